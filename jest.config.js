@@ -4,7 +4,7 @@ const project = (name, extra = {}) => ({
   testEnvironment: "node",
   testMatch: [`<rootDir>/__tests__/${name}/**/*.spec.ts`],
   transform: {
-    "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+    "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
   },
   ...extra,
 })

@@ -25,6 +25,12 @@ function stableStringify(value: unknown): string {
 }
 
 const PREFIX = "medusa"
+const STRIPE_KEY_LIMIT = 255
+
+/** Keeps a key readable when it fits Stripe's limit, and unique when it does not. */
+function bounded(key: string): string {
+  return key.length <= STRIPE_KEY_LIMIT ? key : `${PREFIX}:${digest(key)}:${key.slice(0, 64)}`
+}
 
 export const idempotencyKeys = {
   /**
@@ -32,15 +38,15 @@ export const idempotencyKeys = {
    * new intent can be made once the earlier one (same parameters) was canceled.
    */
   createIntent: (resourceId: string, params: unknown, after?: string): string =>
-    [PREFIX, "pi-create", resourceId, digest(params), after].filter(Boolean).join(":"),
+    bounded([PREFIX, "pi-create", resourceId, digest(params), after].filter(Boolean).join(":")),
   updateIntent: (intentId: string, params: unknown): string =>
-    `${PREFIX}:pi-update:${intentId}:${digest(params)}`,
+    bounded(`${PREFIX}:pi-update:${intentId}:${digest(params)}`),
   captureIntent: (intentId: string, amount: number): string =>
-    `${PREFIX}:pi-capture:${intentId}:${amount}`,
-  cancelIntent: (intentId: string): string => `${PREFIX}:pi-cancel:${intentId}`,
+    bounded(`${PREFIX}:pi-capture:${intentId}:${amount}`),
+  cancelIntent: (intentId: string): string => bounded(`${PREFIX}:pi-cancel:${intentId}`),
   /** `refundedBefore` tells two equal partial refunds apart while keeping retries identical. */
   refund: (intentId: string, amount: number, refundedBefore: number): string =>
-    `${PREFIX}:refund:${intentId}:${refundedBefore}:${amount}`,
+    bounded(`${PREFIX}:refund:${intentId}:${refundedBefore}:${amount}`),
   createCustomer: (medusaCustomerId: string): string =>
-    `${PREFIX}:customer-create:${medusaCustomerId}`,
+    bounded(`${PREFIX}:customer-create:${medusaCustomerId}`),
 }
