@@ -367,8 +367,9 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
 
   /**
    * Creates the intent under a key derived from the resource and parameters, so retries never
-   * make a second one. If that key belongs to an intent that was canceled since (the session
-   * was deleted and made again), a new intent is made under a key naming the canceled one.
+   * make a second one. When Stripe replays an earlier answer, the intent is read again: if it
+   * was canceled since (the session was deleted and made again), a new intent is made under a
+   * key naming the canceled one.
    */
   protected async createIntent(
     context: PaymentProcessorContext,
@@ -383,11 +384,16 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       params,
       replaces
     )
-    const intent = await this.stripe_.paymentIntents.create(params, { idempotencyKey: key })
-    if (intent.status === "canceled" && intent.id !== replaces) {
-      return this.createIntent(context, amount, currency, customer, intent.id)
+    const created = await this.stripe_.paymentIntents.create(params, { idempotencyKey: key })
+    if (created.lastResponse?.headers?.["idempotent-replayed"] !== "true") {
+      return created
     }
-    return intent
+    // A replay shows the intent as it was when first created; what matters is how it is now.
+    const current = await this.stripe_.paymentIntents.retrieve(created.id)
+    if (current.status === "canceled" && current.id !== replaces) {
+      return this.createIntent(context, amount, currency, customer, current.id)
+    }
+    return current
   }
 
   protected async updateIntent(
