@@ -47,7 +47,7 @@ describe("StripeProviderService money movements", () => {
       const data = await authorizedPayment(5000)
       const captured = unwrap(await processor.capturePayment(data))
       expect(captured).toMatchObject({ id: data.id, status: "succeeded", amount_received: 5000 })
-      expect(emulator.paymentIntent(data.id).amount_received).toBe(5000)
+      expect(emulator.paymentIntent(data.id)?.amount_received).toBe(5000)
     })
 
     it("treats an intent captured elsewhere as captured", async () => {
@@ -146,7 +146,7 @@ describe("StripeProviderService money movements", () => {
       const data = await authorizedPayment()
       const canceled = unwrap(await processor.cancelPayment(data))
       expect(canceled).toMatchObject({ status: "canceled" })
-      expect(emulator.paymentIntent(data.id).status).toBe("canceled")
+      expect(emulator.paymentIntent(data.id)?.status).toBe("canceled")
     })
 
     it("treats an intent canceled before as canceled", async () => {
@@ -180,7 +180,7 @@ describe("StripeProviderService money movements", () => {
       const context = buildContext()
       const created = unwrap(await processor.initiatePayment(context))
       unwrap(await processor.deletePayment(created.session_data))
-      expect(emulator.paymentIntent(created.session_data.id as string).status).toBe("canceled")
+      expect(emulator.paymentIntent(created.session_data.id as string)?.status).toBe("canceled")
     })
 
     it("lets a new session for the same cart get a new intent", async () => {

@@ -215,7 +215,7 @@ describe("StripeProviderService", () => {
       )
       expect(result?.session_data).toMatchObject({ id: data.id, amount: 3100 })
       expect(emulator.paymentIntents()).toHaveLength(1)
-      expect(emulator.paymentIntent(data.id).amount).toBe(3100)
+      expect(emulator.paymentIntent(data.id)?.amount).toBe(3100)
     })
 
     it("updates the currency in place when the cart changes region", async () => {
@@ -255,7 +255,7 @@ describe("StripeProviderService", () => {
       )
       const next = result?.session_data as StripeSessionData
       expect(next.id).not.toBe(data.id)
-      expect(emulator.paymentIntent(data.id).status).toBe("canceled")
+      expect(emulator.paymentIntent(data.id)?.status).toBe("canceled")
       expect(emulator.paymentIntent(next.id)).toMatchObject({
         amount: 2600,
         status: "requires_payment_method",
@@ -268,7 +268,7 @@ describe("StripeProviderService", () => {
         await processor.updatePayment({ ...context, amount: 10, paymentSessionData: data })
       )
       expect(error.code).toBe("amount_too_small")
-      expect(emulator.paymentIntent(data.id).amount).toBe(2500)
+      expect(emulator.paymentIntent(data.id)?.amount).toBe(2500)
     })
   })
 

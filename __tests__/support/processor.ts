@@ -1,4 +1,4 @@
-import type { Customer, PaymentProcessorContext } from "@medusajs/medusa"
+import type { Customer, PaymentProcessorContext, PaymentProcessorError } from "@medusajs/medusa"
 import type { StripeEmulator } from "../../src/emulator"
 import type { StripeBase } from "../../src/core/stripe-base"
 
@@ -78,7 +78,7 @@ export function buildContext(
 }
 
 /** Narrows a processor result, failing the test with the processor's own error otherwise. */
-export function unwrap<T>(result: T | { error: string; code?: string; detail?: unknown }): T {
+export function unwrap<T>(result: T | PaymentProcessorError): Exclude<T, PaymentProcessorError> {
   if (
     result &&
     typeof result === "object" &&
@@ -89,13 +89,13 @@ export function unwrap<T>(result: T | { error: string; code?: string; detail?: u
       `Expected success, got ${result.code}: ${result.error} (${String(result.detail)})`
     )
   }
-  return result as T
+  return result as Exclude<T, PaymentProcessorError>
 }
 
 /** Narrows a processor result to its error, failing the test on success. */
-export function failure(result: unknown): { error: string; code: string; detail: string } {
+export function failure(result: unknown): Required<PaymentProcessorError> {
   if (result && typeof result === "object" && "error" in result) {
-    return result as { error: string; code: string; detail: string }
+    return result as Required<PaymentProcessorError>
   }
   throw new Error(`Expected an error, got ${JSON.stringify(result)}`)
 }

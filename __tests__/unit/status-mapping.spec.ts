@@ -1,9 +1,4 @@
-import {
-  INTENT_STATUSES,
-  isCancelable,
-  isUpdatable,
-  toSessionStatus,
-} from "../../src/core/status-mapping"
+import { INTENT_STATUSES, isUpdatable, toSessionStatus } from "../../src/core/status-mapping"
 
 describe("toSessionStatus", () => {
   it.each([
@@ -60,19 +55,5 @@ describe("isUpdatable", () => {
     ["canceled", false],
   ])("says %s is updatable: %p", (status, expected) => {
     expect(isUpdatable(status)).toBe(expected)
-  })
-})
-
-describe("isCancelable", () => {
-  it.each([
-    ["requires_payment_method", true],
-    ["requires_confirmation", true],
-    ["requires_action", true],
-    ["requires_capture", true],
-    ["processing", false],
-    ["succeeded", false],
-    ["canceled", false],
-  ])("says %s is cancelable: %p", (status, expected) => {
-    expect(isCancelable(status)).toBe(expected)
   })
 })

@@ -61,8 +61,3 @@ export function isUpdatable(status: string): boolean {
     status === "requires_action"
   )
 }
-
-/** Intents Stripe lets us cancel. */
-export function isCancelable(status: string): boolean {
-  return status !== "succeeded" && status !== "canceled" && status !== "processing"
-}

@@ -20,7 +20,7 @@ import {
   withRefund,
   type StripeSessionData,
 } from "./session-data"
-import { isCancelable, isUpdatable, toSessionStatus, type SessionStatus } from "./status-mapping"
+import { isUpdatable, toSessionStatus, type SessionStatus } from "./status-mapping"
 import { stripeClientFor } from "./stripe-client"
 
 const MEDUSA_STATUS: Readonly<Record<SessionStatus, PaymentSessionStatus>> = {
