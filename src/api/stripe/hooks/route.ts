@@ -1,0 +1,60 @@
+import type { Logger, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
+import { planWebhookEvent } from "../../../core/webhook-events"
+import type StripeWebhookHandlerService from "../../../services/stripe-webhook-handler"
+import { MISSING_SECRET_MESSAGE } from "../../../services/stripe-webhook-handler"
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * `POST /stripe/hooks`: verifies the signature, records the event once and hands it to
+ * Medusa's event bus. Nothing is completed, captured or refunded here; the answer goes back
+ * to Stripe as soon as the event is safely stored.
+ */
+export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<void> => {
+  const handler = req.scope.resolve<StripeWebhookHandlerService>("stripeWebhookHandlerService")
+  const logger = req.scope.resolve<Logger>("logger")
+
+  let secret: string | undefined
+  try {
+    secret = handler.webhookSecret
+  } catch (error) {
+    logger.error(`medusa-stripe-payments: webhook refused, ${messageOf(error)}`)
+    res.status(500).json({ message: messageOf(error) })
+    return
+  }
+  if (!secret) {
+    res.status(503).json({ message: MISSING_SECRET_MESSAGE })
+    return
+  }
+
+  const raw: unknown = req.rawBody
+  if (!Buffer.isBuffer(raw)) {
+    res
+      .status(400)
+      .json({ message: "The raw request body is not available to check its signature" })
+    return
+  }
+
+  let event
+  try {
+    event = handler.constructEvent(raw, req.headers["stripe-signature"])
+  } catch (error) {
+    res.status(400).json({ message: `Webhook signature verification failed: ${messageOf(error)}` })
+    return
+  }
+
+  const plan = planWebhookEvent(event)
+  const received = await handler.recordReceived(event, plan)
+  if (plan.action === "ignore") {
+    res.status(200).json({ received: true, ignored: true })
+    return
+  }
+  if (received.status === "processed" || received.status === "ignored") {
+    res.status(200).json({ received: true, duplicate: true })
+    return
+  }
+  await handler.enqueue(event, received.attempts)
+  res.status(200).json({ received: true })
+}

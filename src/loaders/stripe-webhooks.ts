@@ -1,0 +1,55 @@
+import type { ConfigModule, Logger, MedusaContainer } from "@medusajs/medusa"
+import { HANDLED_EVENT_TYPES, WEBHOOK_PATH } from "../core/webhook-events"
+import { parseOptions } from "../options"
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * At start-up: says which events the Stripe webhook endpoint must send, or, when no
+ * `webhook_secret` is configured, that the webhook route refuses every event. The backend
+ * still starts in that case: checkouts then rely on the shopper's browser alone.
+ */
+export default async function stripeWebhooksLoader(
+  container: MedusaContainer,
+  pluginOptions?: Record<string, unknown>
+): Promise<void> {
+  const logger = container.resolve<Logger>("logger")
+  let secret: string | undefined
+  try {
+    secret = parseOptions(pluginOptions).webhookSecret
+  } catch (error) {
+    logger.error(messageOf(error))
+    return
+  }
+  if (!secret) {
+    logger.error(
+      `medusa-stripe-payments: option "webhook_secret" is not set: POST ${WEBHOOK_PATH} answers 503 to every Stripe event, and a payment whose shopper never returns to the store produces no order. Set webhook_secret (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of a Stripe webhook endpoint for ${WEBHOOK_PATH} that sends: ${HANDLED_EVENT_TYPES.join(", ")}`
+    )
+    return
+  }
+  logger.info(
+    `medusa-stripe-payments: Stripe webhooks are received at POST ${WEBHOOK_PATH}; the Stripe endpoint must send these events: ${HANDLED_EVENT_TYPES.join(", ")}`
+  )
+
+  const configModule = container.resolve<ConfigModule>("configModule")
+  if (!configModule?.projectConfig?.database_url) {
+    return
+  }
+  try {
+    const manager = container.resolve<{ query(sql: string): Promise<unknown> }>("manager")
+    const rows = (await manager.query(
+      "SELECT to_regclass('stripe_webhook_event') IS NOT NULL AS present"
+    )) as { present: boolean }[]
+    if (rows[0]?.present !== true) {
+      logger.error(
+        "medusa-stripe-payments: table stripe_webhook_event is missing; run `medusa migrations run` so that webhooks can be recorded"
+      )
+    }
+  } catch (error) {
+    logger.warn(
+      `medusa-stripe-payments: could not check for table stripe_webhook_event: ${messageOf(error)}`
+    )
+  }
+}

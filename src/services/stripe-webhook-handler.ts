@@ -1,0 +1,938 @@
+import { createRequire } from "module"
+import type {
+  ConfigModule,
+  EventBusService,
+  ICartCompletionStrategy,
+  IdempotencyKey,
+  IdempotencyKeyService,
+  Logger,
+  OrderService,
+  PaymentCollectionService,
+  PaymentProviderService,
+} from "@medusajs/medusa"
+import type { PaymentRepository } from "@medusajs/medusa/dist/repositories/payment"
+import type { RefundRepository } from "@medusajs/medusa/dist/repositories/refund"
+import type Stripe from "stripe"
+import type { EntityManager } from "typeorm"
+import { PROVIDER_IDS } from "../constants"
+import { fromStripeAmount } from "../core/amounts"
+import { parseSessionData, toSessionData, withRefund } from "../core/session-data"
+import { toSessionStatus } from "../core/status-mapping"
+import { stripeClientFor } from "../core/stripe-client"
+import {
+  WEBHOOK_JOB_OPTIONS,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_PATH,
+  WEBHOOK_RECEIVED_EVENT,
+  attemptOfDelivery,
+  isFinalAttempt,
+  isPluginRefund,
+  isTransientDatabaseError,
+  planWebhookEvent,
+  toWebhookJob,
+  type WebhookEventLike,
+  type WebhookEventStatus,
+  type WebhookJob,
+  type WebhookPlan,
+} from "../core/webhook-events"
+import { LOCK_WAIT_MS, advisoryLockKeys, lockPollDelay } from "../core/webhook-lock"
+import { parseOptions, type ResolvedStripeOptions } from "../options"
+
+// -------------------------------------------------------------------------------------------
+// The slice of `pg` the plugin uses (the package ships no type declarations).
+
+interface PgQueryResult<R> {
+  rows: R[]
+  rowCount: number | null
+}
+
+interface PgQueryable {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgQueryResult<R>>
+}
+
+interface PgPoolClient extends PgQueryable {
+  release(error?: Error | boolean): void
+}
+
+interface PgPool extends PgQueryable {
+  connect(): Promise<PgPoolClient>
+  end(): Promise<void>
+  on(event: "error", listener: (error: Error) => void): void
+}
+
+interface PgModule {
+  Pool: new (config: Record<string, unknown>) => PgPool
+}
+
+interface PluginPools {
+  /** Holds advisory locks: one connection per lock held, never one per waiter. */
+  locks: PgPool
+  /** Short statements on the plugin's own table, so the route never waits behind a lock. */
+  queries: PgPool
+}
+
+/**
+ * Pools per database, shared by every instance of the service in the process. They are the
+ * plugin's own, apart from Medusa's TypeORM pool: a completion that holds a cart lock also
+ * needs TypeORM connections, and taking both from one pool could starve it.
+ */
+const pools = new Map<string, PluginPools>()
+
+function loadPg(): PgModule {
+  return createRequire(__filename)("pg") as PgModule
+}
+
+function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools {
+  const url = projectConfig.database_url
+  if (!url) {
+    throw new Error(
+      "medusa-stripe-payments: projectConfig.database_url is not set; webhooks and the cart lock need PostgreSQL"
+    )
+  }
+  const schema = projectConfig.database_schema
+  const extra = (projectConfig.database_extra ?? {}) as Record<string, unknown>
+  const { Pool } = loadPg()
+  const make = (max: number, name: string): PgPool => {
+    const pool = new Pool({
+      ...extra,
+      connectionString: url,
+      max,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+      application_name: `medusa-stripe-payments:${name}`,
+      ...(schema && /^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)
+        ? { options: `-c search_path=${schema},public` }
+        : {}),
+    })
+    // An idle client that loses its connection must not crash the process.
+    pool.on("error", () => undefined)
+    return pool
+  }
+  return { locks: make(10, "locks"), queries: make(4, "queries") }
+}
+
+function poolsFor(configModule: ConfigModule): PluginPools {
+  const key = `${configModule.projectConfig.database_url}|${configModule.projectConfig.database_schema ?? ""}`
+  let found = pools.get(key)
+  if (!found) {
+    found = createPools(configModule.projectConfig)
+    pools.set(key, found)
+  }
+  return found
+}
+
+// -------------------------------------------------------------------------------------------
+
+const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
+
+/** Marks refunds recorded from Stripe in Medusa's `refund.idempotency_key`. */
+const REFUND_KEY_PREFIX = "stripe-refund:"
+
+export const DASHBOARD_REFUND_NOTE = "refunded in Stripe"
+
+/** Order metadata key under which a dispute is noted. */
+export const DISPUTE_METADATA_KEY = "stripe_dispute"
+
+export const MISSING_SECRET_MESSAGE =
+  'medusa-stripe-payments: option "webhook_secret" is not set, so Stripe webhooks cannot be verified. Set it (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of the Stripe webhook endpoint for POST /stripe/hooks.'
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message || error.name
+  }
+  return typeof error === "string" ? error : JSON.stringify(error)
+}
+
+/** A held advisory lock and the connection that holds it. */
+export interface LockLease {
+  readonly name: string
+  /** The holding connection; statements on the plugin's own table may run on it. */
+  readonly client: PgQueryable
+  release(): Promise<void>
+}
+
+export class LockTimeoutError extends Error {
+  constructor(
+    readonly lockName: string,
+    waitedMs: number
+  ) {
+    super(`Timed out after ${waitedMs} ms waiting for the lock on ${lockName}`)
+    this.name = "LockTimeoutError"
+  }
+}
+
+/** One failed attempt at an event; `final` once the event is left as failed. */
+export class WebhookAttemptError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly attempt: number,
+    readonly final: boolean,
+    readonly cause: unknown
+  ) {
+    super(`Stripe event ${eventId}, attempt ${attempt}: ${messageOf(cause)}`)
+    this.name = "WebhookAttemptError"
+  }
+}
+
+/** Raised when processing cannot finish yet; the event is tried again later. */
+export class WebhookNotReadyError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = "WebhookNotReadyError"
+  }
+}
+
+export interface ReceivedEvent {
+  status: WebhookEventStatus
+  attempts: number
+  inserted: boolean
+}
+
+export type WebhookOutcome =
+  | { status: "processed"; detail: string }
+  | { status: "duplicate" }
+  | { status: "ignored"; reason?: string }
+
+interface PaymentRow {
+  id: string
+  order_id: string | null
+  cart_id: string | null
+  amount: number
+  amount_refunded: number
+  currency_code: string
+  data: Record<string, unknown>
+  captured_at: Date | null
+  canceled_at: Date | null
+}
+
+interface SessionRow {
+  id: string
+  status: string
+  data: Record<string, unknown>
+}
+
+interface OrderRow {
+  id: string
+  status: string
+}
+
+type Cradle = Record<string, unknown>
+
+/**
+ * Stripe webhooks: verification and intake for the route, a lock shared with the shopper's
+ * own cart completion, and processing of each event, once, for the subscriber.
+ *
+ * Registered by Medusa as `stripeWebhookHandlerService`.
+ */
+export default class StripeWebhookHandlerService {
+  protected readonly cradle_: Cradle
+  protected readonly pluginOptions_: Record<string, unknown>
+  private resolvedOptions_?: Readonly<ResolvedStripeOptions>
+
+  constructor(cradle: Cradle, pluginOptions?: Record<string, unknown>) {
+    this.cradle_ = cradle
+    this.pluginOptions_ = pluginOptions ?? {}
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Configuration
+
+  /** The plugin options, validated on first use (throws `StripeOptionsError`). */
+  get options(): Readonly<ResolvedStripeOptions> {
+    if (!this.resolvedOptions_) {
+      this.resolvedOptions_ = parseOptions(this.pluginOptions_)
+    }
+    return this.resolvedOptions_
+  }
+
+  get webhookSecret(): string | undefined {
+    return this.options.webhookSecret
+  }
+
+  get stripe(): Stripe {
+    return stripeClientFor(this.options)
+  }
+
+  protected resolve<T>(name: string): T {
+    return this.cradle_[name] as T
+  }
+
+  protected get logger(): Logger {
+    return this.resolve<Logger>("logger")
+  }
+
+  protected get manager(): EntityManager {
+    return this.resolve<EntityManager>("manager")
+  }
+
+  protected get pools(): PluginPools {
+    return poolsFor(this.resolve<ConfigModule>("configModule"))
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Intake (the route)
+
+  /**
+   * Verifies `Stripe-Signature` over the exact bytes received, with the configured secret and
+   * tolerance, and parses the event. Throws on any failure.
+   */
+  constructEvent(raw: Buffer, signature: unknown): Stripe.Event {
+    const secret = this.webhookSecret
+    if (!secret) {
+      throw new Error(MISSING_SECRET_MESSAGE)
+    }
+    if (typeof signature !== "string" || signature.length === 0) {
+      throw new Error("No Stripe-Signature header was sent")
+    }
+    const event = this.stripe.webhooks.constructEvent(
+      raw,
+      signature,
+      secret,
+      this.options.webhookTolerance
+    )
+    const record = event as unknown as Record<string, unknown>
+    if (
+      typeof record !== "object" ||
+      record === null ||
+      typeof record.id !== "string" ||
+      typeof record.type !== "string" ||
+      typeof record.data !== "object" ||
+      record.data === null
+    ) {
+      throw new Error("The payload is not a Stripe event")
+    }
+    return event
+  }
+
+  /**
+   * Records an event (once per id) and returns its state; a redelivery only touches
+   * `updated_at`.
+   */
+  async recordReceived(event: WebhookEventLike, plan: WebhookPlan): Promise<ReceivedEvent> {
+    const status: WebhookEventStatus = plan.action === "ignore" ? "ignored" : "received"
+    const { rows } = await this.pools.queries.query<{
+      status: WebhookEventStatus
+      attempts: number
+      inserted: boolean
+    }>(
+      `INSERT INTO stripe_webhook_event
+         (id, type, resource_id, status, attempts, processed_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4::varchar, 0, CASE WHEN $4::varchar = 'ignored' THEN now() END, now(), now())
+       ON CONFLICT (id) DO UPDATE SET updated_at = now()
+       RETURNING status, attempts, (xmax = 0) AS inserted`,
+      [event.id, event.type, plan.resourceId ?? plan.paymentIntentId ?? null, status]
+    )
+    const row = rows[0]
+    return { status: row.status, attempts: Number(row.attempts), inserted: row.inserted === true }
+  }
+
+  /** Hands the event to Medusa's event bus, with the retry options the Redis bus honours. */
+  async enqueue(event: WebhookEventLike, baseAttempts: number): Promise<void> {
+    const eventBus = this.resolve<EventBusService>("eventBusService")
+    await eventBus.emit(WEBHOOK_RECEIVED_EVENT, toWebhookJob(event, baseAttempts), {
+      ...WEBHOOK_JOB_OPTIONS,
+      backoff: { ...WEBHOOK_JOB_OPTIONS.backoff },
+    })
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Locks
+
+  /**
+   * Takes the Postgres advisory lock `name` (shared by every process on the database) on a
+   * connection of the plugin's lock pool. Waiters poll with `pg_try_advisory_lock` instead of
+   * blocking, so that they hold no connection while they wait.
+   */
+  async acquireLock(name: string, waitMs: number = LOCK_WAIT_MS): Promise<LockLease> {
+    const [high, low] = advisoryLockKeys(name)
+    const pool = this.pools.locks
+    const started = Date.now()
+    for (let attempt = 0; ; attempt += 1) {
+      const client = await pool.connect()
+      let locked = false
+      try {
+        const { rows } = await client.query<{ locked: boolean }>(
+          "SELECT pg_try_advisory_lock($1, $2) AS locked",
+          [high, low]
+        )
+        locked = rows[0]?.locked === true
+      } catch (error) {
+        client.release(error instanceof Error ? error : true)
+        throw error
+      }
+      if (locked) {
+        return this.lease(name, client, high, low)
+      }
+      client.release()
+      const waited = Date.now() - started
+      if (waited >= waitMs) {
+        throw new LockTimeoutError(name, waited)
+      }
+      await sleep(Math.min(lockPollDelay(attempt), Math.max(1, waitMs - waited)))
+    }
+  }
+
+  private lease(name: string, client: PgPoolClient, high: number, low: number): LockLease {
+    let released = false
+    return {
+      name,
+      client,
+      release: async () => {
+        if (released) return
+        released = true
+        try {
+          const { rows } = await client.query<{ unlocked: boolean }>(
+            "SELECT pg_advisory_unlock($1, $2) AS unlocked",
+            [high, low]
+          )
+          // A connection that somehow holds the lock no longer is never reused.
+          client.release(rows[0]?.unlocked === true ? undefined : true)
+        } catch (error) {
+          // Destroying the connection ends its session, and with it the lock.
+          client.release(error instanceof Error ? error : true)
+        }
+      },
+    }
+  }
+
+  async withLock<T>(name: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
+    const lease = await this.acquireLock(name)
+    try {
+      return await work(lease)
+    } finally {
+      await lease.release()
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Processing (the subscriber)
+
+  /**
+   * One attempt at an event: under the lock of the resource it concerns, skip it when it was
+   * processed already, else count the attempt, act, and record the outcome. A failure is
+   * recorded on the event's row and rethrown as a {@link WebhookAttemptError}.
+   */
+  async handle(job: WebhookJob): Promise<WebhookOutcome> {
+    const plan = planWebhookEvent({ id: job.id, type: job.type, data: { object: job.object } })
+    if (plan.action === "ignore" || !plan.lockName) {
+      await this.pools.queries.query(
+        `UPDATE stripe_webhook_event SET status = 'ignored', processed_at = now(), updated_at = now()
+         WHERE id = $1 AND status <> 'processed'`,
+        [job.id]
+      )
+      return { status: "ignored", reason: plan.reason }
+    }
+
+    return this.withLock(plan.lockName, async (lease) => {
+      const attempts = await this.beginAttempt(lease.client, job, plan)
+      if (attempts === undefined) {
+        return { status: "duplicate" as const }
+      }
+      const attempt = attemptOfDelivery(attempts, job.base_attempts)
+      try {
+        const detail = await this.run(plan, job)
+        await lease.client.query(
+          `UPDATE stripe_webhook_event
+           SET status = 'processed', processed_at = now(), last_error = NULL, updated_at = now()
+           WHERE id = $1`,
+          [job.id]
+        )
+        this.logger.info(`medusa-stripe-payments: Stripe event ${job.id} (${job.type}): ${detail}`)
+        return { status: "processed" as const, detail }
+      } catch (error) {
+        const final = isFinalAttempt(attempt)
+        const message = messageOf(error)
+        await lease.client
+          .query(
+            `UPDATE stripe_webhook_event SET status = 'failed', last_error = $2, updated_at = now()
+             WHERE id = $1`,
+            [job.id, message.slice(0, 4000)]
+          )
+          .catch((recordError: unknown) =>
+            this.logger.warn(
+              `medusa-stripe-payments: could not record the failure of Stripe event ${job.id}: ${messageOf(recordError)}`
+            )
+          )
+        if (final) {
+          this.logger.error(
+            `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed ${attempt} times and is left as failed in stripe_webhook_event: ${message}`
+          )
+        } else {
+          this.logger.warn(
+            `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed (attempt ${attempt} of ${WEBHOOK_MAX_ATTEMPTS}), it will be retried: ${message}`
+          )
+        }
+        throw new WebhookAttemptError(job.id, attempt, final, error)
+      }
+    })
+  }
+
+  /** Counts an attempt; undefined when the event was processed (or ignored) already. */
+  private async beginAttempt(
+    client: PgQueryable,
+    job: WebhookJob,
+    plan: WebhookPlan
+  ): Promise<number | undefined> {
+    const { rows } = await client.query<{ attempts: number }>(
+      `INSERT INTO stripe_webhook_event
+         (id, type, resource_id, status, attempts, created_at, updated_at)
+       VALUES ($1, $2, $3, 'processing', 1, now(), now())
+       ON CONFLICT (id) DO UPDATE
+         SET status = 'processing', attempts = stripe_webhook_event.attempts + 1, updated_at = now()
+         WHERE stripe_webhook_event.status NOT IN ('processed', 'ignored')
+       RETURNING attempts`,
+      [job.id, job.type, plan.resourceId ?? plan.paymentIntentId ?? null]
+    )
+    return rows.length > 0 ? Number(rows[0].attempts) : undefined
+  }
+
+  protected async run(plan: WebhookPlan, job: WebhookJob): Promise<string> {
+    const resourceId = plan.resourceId ?? ""
+    const paymentIntentId = plan.paymentIntentId ?? ""
+    switch (plan.action) {
+      case "complete_cart":
+        return this.completeCart(resourceId, job.object as unknown as Stripe.PaymentIntent)
+      case "authorize_collection":
+        return this.authorizeCollection(resourceId, job.object as unknown as Stripe.PaymentIntent)
+      case "record_failure":
+        return this.recordSessionOutcome(resourceId, paymentIntentId, "error")
+      case "record_cancel":
+        return this.recordSessionOutcome(resourceId, paymentIntentId, "canceled")
+      case "record_refund":
+        return this.recordRefunds(paymentIntentId, job.object as unknown as Stripe.Charge)
+      case "record_dispute":
+        return this.recordDispute(paymentIntentId, job.object as unknown as Stripe.Dispute)
+      case "ignore":
+        return "ignored"
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // complete_cart
+
+  /**
+   * Turns an authorized (or captured) intent into the cart's order, unless the order exists
+   * already; then marks a captured intent's payment captured without asking Stripe again.
+   * The caller holds the cart's lock, which the shopper's completion request takes too.
+   */
+  async completeCart(cartId: string, intent: Stripe.PaymentIntent): Promise<string> {
+    let order = await this.findOrderByCart(cartId)
+    let created = false
+    if (!order) {
+      const kind = await this.retryTransient(() => this.runCartCompletion(cartId))
+      if (kind === "swap") {
+        return `completed the swap of cart ${cartId}`
+      }
+      order = await this.findOrderByCart(cartId)
+      if (!order) {
+        throw new WebhookNotReadyError(`Completing cart ${cartId} produced no order`)
+      }
+      created = true
+    }
+    const payments = await this.paymentsOfIntent(intent.id)
+    if (!payments.some((payment) => payment.order_id === order.id)) {
+      // Paid twice, e.g. with another method after this one: the merchant has to give it back.
+      this.logger.warn(
+        `medusa-stripe-payments: PaymentIntent ${intent.id} (${intent.status}) belongs to cart ${cartId}, but order ${order.id} was paid otherwise; cancel or refund it in Stripe`
+      )
+      return `order ${order.id} of cart ${cartId} does not hold ${intent.id}`
+    }
+    const captured = await this.markCapturedIfSucceeded(order, intent)
+    return [
+      created
+        ? `created order ${order.id} for cart ${cartId}`
+        : `order ${order.id} exists for cart ${cartId}`,
+      captured ? "marked its payment captured" : undefined,
+    ]
+      .filter(Boolean)
+      .join(", ")
+  }
+
+  protected async findOrderByCart(cartId: string): Promise<OrderRow | undefined> {
+    const rows = (await this.manager.query(`SELECT id, status FROM "order" WHERE cart_id = $1`, [
+      cartId,
+    ])) as OrderRow[]
+    return rows[0]
+  }
+
+  /** Drives `CartCompletionStrategy` as `POST /store/carts/:id/complete` does. */
+  protected async runCartCompletion(cartId: string): Promise<"order" | "swap"> {
+    const [cart] = (await this.manager.query(`SELECT context FROM cart WHERE id = $1`, [
+      cartId,
+    ])) as { context: Record<string, unknown> | null }[]
+    if (!cart) {
+      throw new Error(`Cart ${cartId} does not exist`)
+    }
+    const idempotencyKey = await this.completionKey(cartId)
+    const strategy = this.resolve<ICartCompletionStrategy>("cartCompletionStrategy")
+    // The shopper's address, as the cart recorded it; the request comes from Stripe.
+    const ip = typeof cart.context?.ip === "string" ? cart.context.ip : ""
+    const { response_code, response_body } = await strategy.complete(cartId, idempotencyKey, {
+      ip,
+    })
+    const kind = response_body.type
+    if (response_code === 200 && (kind === "order" || kind === "swap")) {
+      return kind
+    }
+    const status =
+      typeof response_body.payment_status === "string" ? response_body.payment_status : undefined
+    const message = typeof response_body.message === "string" ? response_body.message : undefined
+    throw new WebhookNotReadyError(
+      `Cart ${cartId} was not completed (${response_code}${status ? `, payment ${status}` : ""}${message ? `: ${message}` : ""})`
+    )
+  }
+
+  /**
+   * The idempotency key of the webhook's completion of a cart. A key left `finished` without
+   * an order (the payment was not authorized then) is started over: the caller holds the
+   * cart's lock and knows no order exists.
+   */
+  protected async completionKey(cartId: string): Promise<IdempotencyKey> {
+    const service = this.resolve<IdempotencyKeyService>("idempotencyKeyService")
+    const name = `stripe-webhook:${cartId}`
+    const existing = await service.retrieve(name).catch(() => undefined)
+    if (!existing) {
+      return service.create({
+        idempotency_key: name,
+        request_method: "POST",
+        request_params: { id: cartId },
+        request_path: WEBHOOK_PATH,
+      })
+    }
+    if (existing.recovery_point === "finished") {
+      return service.update(name, {
+        recovery_point: "started",
+        response_code: null as unknown as number,
+        response_body: null as unknown as Record<string, unknown>,
+      })
+    }
+    return existing
+  }
+
+  protected async retryTransient<T>(work: () => Promise<T>, tries = 5): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await work()
+      } catch (error) {
+        if (attempt >= tries || !isTransientDatabaseError(error)) {
+          throw error
+        }
+        await sleep(50 * 2 ** attempt + Math.round(Math.random() * 50))
+      }
+    }
+  }
+
+  /**
+   * When Stripe reports the intent succeeded and Medusa's payment is not captured, records the
+   * capture. The payment's data first takes the intent's status, so the processor's
+   * `capturePayment` sees `succeeded` and does not call Stripe a second time.
+   */
+  protected async markCapturedIfSucceeded(
+    order: OrderRow,
+    intent: Stripe.PaymentIntent
+  ): Promise<boolean> {
+    if (intent.status !== "succeeded" || order.status === "canceled") {
+      return false
+    }
+    const payment = (await this.paymentsOfIntent(intent.id)).find((p) => p.order_id === order.id)
+    if (!payment || payment.captured_at || payment.canceled_at) {
+      return false
+    }
+    await this.syncPaymentWithCapture(payment, intent)
+    await this.retryTransient(() =>
+      this.resolve<OrderService>("orderService").capturePayment(order.id)
+    )
+    const [after] = (await this.manager.query(`SELECT captured_at FROM payment WHERE id = $1`, [
+      payment.id,
+    ])) as { captured_at: Date | null }[]
+    if (!after?.captured_at) {
+      throw new Error(`Order ${order.id}: Medusa did not record the capture of ${intent.id}`)
+    }
+    return true
+  }
+
+  private async syncPaymentWithCapture(
+    payment: PaymentRow,
+    intent: Stripe.PaymentIntent
+  ): Promise<void> {
+    const previous = parseSessionData(payment.data)
+    if (previous.status === "succeeded") {
+      return
+    }
+    const data = {
+      ...previous,
+      status: "succeeded" as const,
+      ...(typeof intent.amount_received === "number" && intent.amount_received > 0
+        ? { amount_received: intent.amount_received }
+        : {}),
+      synced_at: Date.now(),
+    }
+    await this.manager.query(`UPDATE payment SET data = $2, updated_at = now() WHERE id = $1`, [
+      payment.id,
+      JSON.stringify(data),
+    ])
+  }
+
+  protected async paymentsOfIntent(paymentIntentId: string): Promise<PaymentRow[]> {
+    return (await this.manager.query(
+      `SELECT id, order_id, cart_id, amount, amount_refunded, currency_code, data, captured_at, canceled_at
+       FROM payment WHERE provider_id = ANY($1) AND data->>'id' = $2
+       ORDER BY created_at`,
+      [STRIPE_PROVIDER_IDS, paymentIntentId]
+    )) as PaymentRow[]
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // authorize_collection
+
+  async authorizeCollection(collectionId: string, intent: Stripe.PaymentIntent): Promise<string> {
+    const service = this.resolve<PaymentCollectionService>("paymentCollectionService")
+    const collection = await service.retrieve(collectionId, {
+      relations: ["payment_sessions", "payments"],
+    })
+    const session = (collection.payment_sessions ?? []).find(
+      (candidate) => (candidate.data as Record<string, unknown> | null)?.id === intent.id
+    )
+    if (!session) {
+      throw new WebhookNotReadyError(
+        `Payment collection ${collectionId} has no session for ${intent.id}`
+      )
+    }
+    let detail = `session ${session.id} of ${collectionId} was authorized already`
+    if (!session.payment_authorized_at && session.status !== "authorized") {
+      const updated = await this.retryTransient(() =>
+        service.authorizePaymentSessions(collectionId, [session.id])
+      )
+      const after = (updated.payment_sessions ?? []).find((s) => s.id === session.id)
+      if (after?.status !== "authorized") {
+        throw new WebhookNotReadyError(
+          `Session ${session.id} of ${collectionId} is ${after?.status ?? "missing"} after authorization`
+        )
+      }
+      detail = `authorized session ${session.id} of ${collectionId}`
+    }
+    if (intent.status === "succeeded") {
+      const payment = (await this.paymentsOfIntent(intent.id))[0]
+      if (payment && !payment.captured_at && !payment.canceled_at) {
+        await this.syncPaymentWithCapture(payment, intent)
+        await this.resolve<PaymentProviderService>("paymentProviderService").capturePayment({
+          id: payment.id,
+        })
+        detail += `, marked payment ${payment.id} captured`
+      }
+    }
+    return detail
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // record_failure / record_cancel
+
+  /**
+   * Records a declined or canceled intent on its payment sessions, so the storefront shows
+   * Stripe's message. The intent is read again first: an event older than a later success is
+   * not allowed to mark a session failed.
+   */
+  async recordSessionOutcome(
+    resourceId: string,
+    paymentIntentId: string,
+    outcome: "error" | "canceled"
+  ): Promise<string> {
+    const intent = await this.stripe.paymentIntents.retrieve(paymentIntentId)
+    const status = toSessionStatus(intent)
+    if (status !== outcome) {
+      return `${paymentIntentId} is now ${intent.status}; nothing to record`
+    }
+    const byCart = resourceId.startsWith("cart_")
+    const sessions = (await this.manager.query(
+      `SELECT id, status, data FROM payment_session
+       WHERE provider_id = ANY($1) AND data->>'id' = $2 ${byCart ? "AND cart_id = $3" : ""}`,
+      byCart
+        ? [STRIPE_PROVIDER_IDS, paymentIntentId, resourceId]
+        : [STRIPE_PROVIDER_IDS, paymentIntentId]
+    )) as SessionRow[]
+    const updated: string[] = []
+    for (const session of sessions) {
+      if (session.status === "authorized") {
+        continue
+      }
+      let previous
+      try {
+        previous = parseSessionData(session.data)
+      } catch {
+        previous = undefined
+      }
+      await this.manager.query(
+        `UPDATE payment_session SET status = $2, data = $3, updated_at = now() WHERE id = $1`,
+        [session.id, outcome, JSON.stringify(toSessionData(intent, previous))]
+      )
+      updated.push(session.id)
+    }
+    const reason = intent.last_payment_error?.message
+    return updated.length > 0
+      ? `payment session ${updated.join(", ")} of ${resourceId} is ${outcome}${reason && outcome === "error" ? ` (${reason})` : ""}`
+      : `no open payment session of ${resourceId} holds ${paymentIntentId}`
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // record_refund
+
+  /**
+   * Records on the order every refund of the intent that was made outside Medusa (in the
+   * Stripe dashboard), once each. Refunds the plugin made carry a marker and are skipped.
+   */
+  async recordRefunds(paymentIntentId: string, charge: Stripe.Charge): Promise<string> {
+    const payment = (await this.paymentsOfIntent(paymentIntentId)).find((p) => p.order_id)
+    if (!payment?.order_id) {
+      throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)
+    }
+    const refunds = await this.refundsOf(paymentIntentId, charge)
+    const recorded: string[] = []
+    for (const refund of refunds) {
+      if (refund.status === "failed" || refund.status === "canceled" || isPluginRefund(refund)) {
+        continue
+      }
+      if (await this.recordRefund(payment.id, refund)) {
+        recorded.push(refund.id)
+      }
+    }
+    return recorded.length > 0
+      ? `recorded ${recorded.join(", ")} on order ${payment.order_id}`
+      : `no refund of ${paymentIntentId} to record`
+  }
+
+  private async refundsOf(
+    paymentIntentId: string,
+    charge: Stripe.Charge
+  ): Promise<Stripe.Refund[]> {
+    const embedded = charge.refunds
+    if (embedded && Array.isArray(embedded.data) && !embedded.has_more) {
+      return embedded.data
+    }
+    const refunds: Stripe.Refund[] = []
+    for await (const refund of this.stripe.refunds.list({
+      payment_intent: paymentIntentId,
+      limit: 100,
+    })) {
+      refunds.push(refund)
+    }
+    return refunds
+  }
+
+  /** Records one refund in one transaction; false when it is on the order already. */
+  private async recordRefund(paymentId: string, refund: Stripe.Refund): Promise<boolean> {
+    const key = `${REFUND_KEY_PREFIX}${refund.id}`
+    return this.retryTransient(() =>
+      this.manager.transaction(async (tx) => {
+        const existing = (await tx.query(`SELECT id FROM refund WHERE idempotency_key = $1`, [
+          key,
+        ])) as unknown[]
+        if (existing.length > 0) {
+          return false
+        }
+        const paymentRepo = tx.withRepository(
+          this.resolve<typeof PaymentRepository>("paymentRepository")
+        )
+        const refundRepo = tx.withRepository(
+          this.resolve<typeof RefundRepository>("refundRepository")
+        )
+        const payment = await paymentRepo.findOne({
+          where: { id: paymentId },
+          lock: { mode: "pessimistic_write" },
+        })
+        if (!payment?.order_id) {
+          throw new WebhookNotReadyError(`Payment ${paymentId} belongs to no order`)
+        }
+        const amount = fromStripeAmount(refund.amount, refund.currency)
+        payment.amount_refunded = (payment.amount_refunded ?? 0) + amount
+        try {
+          payment.data = withRefund(parseSessionData(payment.data), refund)
+        } catch {
+          // Data the plugin cannot read is left as it is; the refund row is what counts.
+        }
+        await paymentRepo.save(payment)
+        const created = await refundRepo.save(
+          refundRepo.create({
+            payment_id: payment.id,
+            order_id: payment.order_id,
+            amount,
+            reason: "other",
+            note: DASHBOARD_REFUND_NOTE,
+            idempotency_key: key,
+            metadata: { stripe_refund_id: refund.id },
+          })
+        )
+        await this.updateOrderPaymentStatus(tx, payment.order_id)
+        const [order] = (await tx.query(`SELECT no_notification FROM "order" WHERE id = $1`, [
+          payment.order_id,
+        ])) as { no_notification: boolean | null }[]
+        await this.resolve<EventBusService>("eventBusService")
+          .withTransaction(tx)
+          .emit("order.refund_created", {
+            id: payment.order_id,
+            refund_id: created.id,
+            no_notification: order?.no_notification ?? undefined,
+          })
+        return true
+      })
+    )
+  }
+
+  /** The order's payment status after a refund, as `OrderService.createRefund` sets it. */
+  private async updateOrderPaymentStatus(tx: EntityManager, orderId: string): Promise<void> {
+    const order = await this.resolve<OrderService>("orderService")
+      .withTransaction(tx)
+      .retrieveWithTotals(orderId, { relations: ["payments"] })
+    let status: string | undefined
+    if (order.paid_total > 0 && order.refunded_total >= order.paid_total) {
+      status = "refunded"
+    } else if (order.refunded_total > 0 && order.refundable_amount > 0) {
+      status = "partially_refunded"
+    }
+    if (status && status !== order.payment_status) {
+      await tx.query(`UPDATE "order" SET payment_status = $2, updated_at = now() WHERE id = $1`, [
+        orderId,
+        status,
+      ])
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // record_dispute
+
+  async recordDispute(paymentIntentId: string, dispute: Stripe.Dispute): Promise<string> {
+    const payment = (await this.paymentsOfIntent(paymentIntentId)).find((p) => p.order_id)
+    if (!payment?.order_id) {
+      throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)
+    }
+    const currency = typeof dispute.currency === "string" ? dispute.currency : payment.currency_code
+    const note = {
+      id: dispute.id,
+      status: dispute.status,
+      reason: dispute.reason,
+      amount:
+        typeof dispute.amount === "number" ? fromStripeAmount(dispute.amount, currency) : null,
+      currency,
+      charge: typeof dispute.charge === "string" ? dispute.charge : (dispute.charge?.id ?? null),
+      payment_intent: paymentIntentId,
+      created_at:
+        typeof dispute.created === "number" ? new Date(dispute.created * 1000).toISOString() : null,
+      evidence_due_by:
+        typeof dispute.evidence_details?.due_by === "number"
+          ? new Date(dispute.evidence_details.due_by * 1000).toISOString()
+          : null,
+    }
+    await this.manager.query(
+      `UPDATE "order" SET metadata = COALESCE(metadata, '{}'::jsonb) || $2::jsonb, updated_at = now()
+       WHERE id = $1`,
+      [payment.order_id, JSON.stringify({ [DISPUTE_METADATA_KEY]: note })]
+    )
+    this.logger.warn(
+      `medusa-stripe-payments: order ${payment.order_id} is disputed in Stripe (${dispute.id}, reason ${dispute.reason}); answer it in the Stripe dashboard`
+    )
+    return `noted dispute ${dispute.id} on order ${payment.order_id}`
+  }
+}
