@@ -2,7 +2,7 @@ const js = require("@eslint/js")
 const tseslint = require("typescript-eslint")
 
 module.exports = tseslint.config(
-  { ignores: ["node_modules", "dist", ".e2e", "coverage", "__tests__/artifacts"] },
+  { ignores: ["node_modules", "dist", ".e2e", ".medusa", "coverage", "__tests__/artifacts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

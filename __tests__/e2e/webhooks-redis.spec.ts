@@ -42,7 +42,7 @@ describe("webhooks: two instances with the Redis event bus", () => {
     if (!e2e.emulator) {
       throw new Error("The Stripe emulator is not built: run `npm run build`")
     }
-    emu = e2e.emulator as unknown as StripeEmulator
+    emu = e2e.emulator
     first = e2e.backend
     second = await e2e.startBackend({ registerWebhook: true })
   }, 180_000)

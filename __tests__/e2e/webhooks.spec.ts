@@ -47,7 +47,7 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
     if (!e2e.emulator) {
       throw new Error("The Stripe emulator is not built: run `npm run build`")
     }
-    emu = e2e.emulator as unknown as StripeEmulator
+    emu = e2e.emulator
     const { host, port, protocol } = emu.stripeConfig()
     stripe = new Stripe(e2e.secrets.apiKey, { host, port, protocol, maxNetworkRetries: 0 })
   }, 180_000)

@@ -119,3 +119,49 @@ export class WebhookReceiver {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()))
   }
 }
+
+export interface RawResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: unknown
+  text: string
+}
+
+/** A plain HTTP request to the emulator, for what the SDK cannot send. */
+export function rawRequest(
+  emulator: StripeEmulator,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string } = {}
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${emulator.url}${path}`,
+      {
+        method,
+        headers: {
+          ...(options.body !== undefined
+            ? { "Content-Type": "application/x-www-form-urlencoded" }
+            : {}),
+          ...options.headers,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8")
+          let body: unknown = text
+          try {
+            body = JSON.parse(text)
+          } catch {
+            // not JSON
+          }
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body, text })
+        })
+      }
+    )
+    request.on("error", reject)
+    request.end(options.body)
+  })
+}

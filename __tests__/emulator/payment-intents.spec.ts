@@ -86,7 +86,11 @@ describe("PaymentIntent creation", () => {
 
   it("rejects a payment method type that cannot charge the currency", async () => {
     const error = await stripeError(() =>
-      stripe.paymentIntents.create({ amount: 1000, currency: "usd", payment_method_types: ["ideal"] })
+      stripe.paymentIntents.create({
+        amount: 1000,
+        currency: "usd",
+        payment_method_types: ["ideal"],
+      })
     )
     expect(error.code).toBe("payment_intent_invalid_parameter")
   })
@@ -114,7 +118,10 @@ describe("Amount rules", () => {
     const intent = await cardIntent({ amount: 500, currency: "jpy" })
     expect(intent.amount).toBe(500)
     const error = await stripeError(() => cardIntent({ amount: 49, currency: "jpy" }))
-    expect(error).toMatchObject({ code: "amount_too_small", message: "Amount must be at least ¥50 jpy" })
+    expect(error).toMatchObject({
+      code: "amount_too_small",
+      message: "Amount must be at least ¥50 jpy",
+    })
   })
 
   it("requires three-decimal currencies (kwd) to be a multiple of 10", async () => {
@@ -158,10 +165,7 @@ describe("PaymentIntent confirm with cards", () => {
     })
     expect(typeof charge.outcome?.risk_score).toBe("number")
     expect(charge.balance_transaction).toMatch(/^txn_/)
-    expect(eventTypesFor(intent.id)).toEqual([
-      "payment_intent.created",
-      "payment_intent.succeeded",
-    ])
+    expect(eventTypesFor(intent.id)).toEqual(["payment_intent.created", "payment_intent.succeeded"])
     expect(eventTypesFor(charge.id)).toEqual(["charge.succeeded"])
   })
 
@@ -187,7 +191,11 @@ describe("PaymentIntent confirm with cards", () => {
   })
 
   it("confirms at creation with confirm=true", async () => {
-    const intent = await cardIntent({ confirm: true, payment_method: "pm_card_visa", capture_method: "manual" })
+    const intent = await cardIntent({
+      confirm: true,
+      payment_method: "pm_card_visa",
+      capture_method: "manual",
+    })
     expect(intent.status).toBe("requires_capture")
   })
 
@@ -213,8 +221,15 @@ describe("PaymentIntent confirm with cards", () => {
       decline_code: "generic_decline",
     })
     expect(after.last_payment_error?.payment_method?.card?.last4).toBe("0002")
-    expect(after.latest_charge).toMatchObject({ status: "failed", paid: false, failure_code: "card_declined" })
-    expect(eventTypesFor(intent.id)).toEqual(["payment_intent.created", "payment_intent.payment_failed"])
+    expect(after.latest_charge).toMatchObject({
+      status: "failed",
+      paid: false,
+      failure_code: "card_declined",
+    })
+    expect(eventTypesFor(intent.id)).toEqual([
+      "payment_intent.created",
+      "payment_intent.payment_failed",
+    ])
   })
 
   it("declines pm_card_chargeDeclinedInsufficientFunds with insufficient_funds", async () => {
@@ -236,7 +251,9 @@ describe("PaymentIntent confirm with cards", () => {
     await stripeError(() =>
       stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_chargeDeclined" })
     )
-    const retried = await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_visa" })
+    const retried = await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_card_visa",
+    })
     expect(retried.status).toBe("succeeded")
     expect(retried.last_payment_error).toBeNull()
     expect(await stripe.charges.list({ payment_intent: intent.id })).toMatchObject({
@@ -290,10 +307,14 @@ describe("3D Secure", () => {
 
   it("completes the challenge into requires_capture with 3DS details on the charge", async () => {
     const intent = await cardIntent({ capture_method: "manual" })
-    await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_threeDSecure2Required" })
+    await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_card_threeDSecure2Required",
+    })
     const completed = await emu.completeAction(intent.id)
     expect(completed.status).toBe("requires_capture")
-    const charge = await stripe.charges.retrieve(String((completed as Stripe.PaymentIntent).latest_charge))
+    const charge = await stripe.charges.retrieve(
+      String((completed as Stripe.PaymentIntent).latest_charge)
+    )
     expect(charge.payment_method_details?.card?.three_d_secure).toMatchObject({
       result: "authenticated",
       version: "2.2.0",
@@ -302,13 +323,17 @@ describe("3D Secure", () => {
 
   it("completes the challenge into succeeded under automatic capture", async () => {
     const intent = await cardIntent()
-    await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_authenticationRequired" })
+    await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_card_authenticationRequired",
+    })
     expect((await emu.completeAction(intent.id)).status).toBe("succeeded")
   })
 
   it("fails the challenge back to requires_payment_method with payment_intent_authentication_failure", async () => {
     const intent = await cardIntent()
-    await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_threeDSecure2Required" })
+    await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_card_threeDSecure2Required",
+    })
     await emu.failAction(intent.id)
     const after = await stripe.paymentIntents.retrieve(intent.id)
     expect(after.status).toBe("requires_payment_method")
@@ -323,16 +348,26 @@ describe("3D Secure", () => {
       customer: customer.id,
     })
     const error = await stripeError(() =>
-      cardIntent({ customer: customer.id, payment_method: method.id, confirm: true, off_session: true })
+      cardIntent({
+        customer: customer.id,
+        payment_method: method.id,
+        confirm: true,
+        off_session: true,
+      })
     )
-    expect(error).toMatchObject({ code: "authentication_required", decline_code: "authentication_required" })
+    expect(error).toMatchObject({
+      code: "authentication_required",
+      decline_code: "authentication_required",
+    })
   })
 
   it("challenges any card when request_three_d_secure is any", async () => {
     const intent = await cardIntent({
       payment_method_options: { card: { request_three_d_secure: "any" } },
     })
-    const confirmed = await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_card_visa" })
+    const confirmed = await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_card_visa",
+    })
     expect(confirmed.status).toBe("requires_action")
   })
 })
@@ -367,7 +402,10 @@ describe("Local payment methods", () => {
       currency: "eur",
       payment_method_types: ["ideal"],
     })
-    await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_ideal", return_url: "https://x.example" })
+    await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_ideal",
+      return_url: "https://x.example",
+    })
     const failed = await emu.failAction(intent.id)
     expect(failed.status).toBe("requires_payment_method")
   })
@@ -391,7 +429,10 @@ describe("Local payment methods", () => {
       capture_method: "manual",
       payment_method_types: ["klarna"],
     })
-    await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_klarna", return_url: "https://x.example" })
+    await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_klarna",
+      return_url: "https://x.example",
+    })
     expect((await emu.completeAction(intent.id)).status).toBe("requires_capture")
   })
 
@@ -413,7 +454,9 @@ describe("Local payment methods", () => {
       currency: "eur",
       payment_method_types: ["sepa_debit"],
     })
-    const confirmed = await stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_sepa_debit" })
+    const confirmed = await stripe.paymentIntents.confirm(intent.id, {
+      payment_method: "pm_sepa_debit",
+    })
     expect(confirmed.status).toBe("processing")
     expect(eventTypesFor(intent.id)).toContain("payment_intent.processing")
     const settled = await emu.settleProcessing(intent.id, { succeed: true })
@@ -455,29 +498,51 @@ describe("Local payment methods", () => {
 
   it("refuses a payment method type the intent does not allow", async () => {
     const intent = await cardIntent()
-    const error = await stripeError(() => stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_ideal" }))
+    const error = await stripeError(() =>
+      stripe.paymentIntents.confirm(intent.id, { payment_method: "pm_ideal" })
+    )
     expect(error).toMatchObject({ statusCode: 400, param: "payment_method" })
   })
 })
 
 describe("PaymentIntent capture", () => {
   it("captures the full amount by default", async () => {
-    const intent = await cardIntent({ capture_method: "manual", confirm: true, payment_method: "pm_card_visa" })
+    const intent = await cardIntent({
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_visa",
+    })
     const captured = await stripe.paymentIntents.capture(intent.id)
-    expect(captured).toMatchObject({ status: "succeeded", amount_received: 2500, amount_capturable: 0 })
+    expect(captured).toMatchObject({
+      status: "succeeded",
+      amount_received: 2500,
+      amount_capturable: 0,
+    })
     const charge = await stripe.charges.retrieve(String(captured.latest_charge))
     expect(charge).toMatchObject({ captured: true, amount_captured: 2500 })
     expect(eventTypesFor(charge.id)).toEqual(["charge.succeeded", "charge.captured"])
   })
 
   it("captures part of the amount and releases the rest", async () => {
-    const intent = await cardIntent({ capture_method: "manual", confirm: true, payment_method: "pm_card_visa" })
+    const intent = await cardIntent({
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_visa",
+    })
     const captured = await stripe.paymentIntents.capture(intent.id, { amount_to_capture: 1000 })
-    expect(captured).toMatchObject({ status: "succeeded", amount_received: 1000, amount_capturable: 0 })
+    expect(captured).toMatchObject({
+      status: "succeeded",
+      amount_received: 1000,
+      amount_capturable: 0,
+    })
   })
 
   it("refuses to capture more than amount_capturable", async () => {
-    const intent = await cardIntent({ capture_method: "manual", confirm: true, payment_method: "pm_card_visa" })
+    const intent = await cardIntent({
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_visa",
+    })
     const error = await stripeError(() =>
       stripe.paymentIntents.capture(intent.id, { amount_to_capture: 2501 })
     )
@@ -503,31 +568,41 @@ describe("PaymentIntent cancel", () => {
     const canceled = await stripe.paymentIntents.cancel(intent.id, {
       cancellation_reason: "requested_by_customer",
     })
-    expect(canceled).toMatchObject({ status: "canceled", cancellation_reason: "requested_by_customer" })
+    expect(canceled).toMatchObject({
+      status: "canceled",
+      cancellation_reason: "requested_by_customer",
+    })
     expect(canceled.canceled_at).toEqual(expect.any(Number))
     expect(eventTypesFor(intent.id)).toContain("payment_intent.canceled")
   })
 
   it("releases an authorization when an uncaptured intent is canceled", async () => {
-    const intent = await cardIntent({ capture_method: "manual", confirm: true, payment_method: "pm_card_visa" })
+    const intent = await cardIntent({
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_visa",
+    })
     const canceled = await stripe.paymentIntents.cancel(intent.id)
     expect(canceled.amount_capturable).toBe(0)
     const charge = await stripe.charges.retrieve(String(canceled.latest_charge))
     expect(charge).toMatchObject({ captured: false, refunded: true, amount_refunded: 2500 })
   })
 
-  it.each(["succeeded", "canceled"])("refuses to cancel a %s intent with Stripe's message", async (status) => {
-    const intent =
-      status === "succeeded"
-        ? await cardIntent({ confirm: true, payment_method: "pm_card_visa" })
-        : await stripe.paymentIntents.cancel((await cardIntent()).id)
-    const error = await stripeError(() => stripe.paymentIntents.cancel(intent.id))
-    expect(error).toMatchObject({
-      statusCode: 400,
-      code: "payment_intent_unexpected_state",
-      message: `You cannot cancel this PaymentIntent because it has a status of ${status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.`,
-    })
-  })
+  it.each(["succeeded", "canceled"])(
+    "refuses to cancel a %s intent with Stripe's message",
+    async (status) => {
+      const intent =
+        status === "succeeded"
+          ? await cardIntent({ confirm: true, payment_method: "pm_card_visa" })
+          : await stripe.paymentIntents.cancel((await cardIntent()).id)
+      const error = await stripeError(() => stripe.paymentIntents.cancel(intent.id))
+      expect(error).toMatchObject({
+        statusCode: 400,
+        code: "payment_intent_unexpected_state",
+        message: `You cannot cancel this PaymentIntent because it has a status of ${status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.`,
+      })
+    }
+  )
 })
 
 describe("PaymentIntent update", () => {
@@ -549,21 +624,33 @@ describe("PaymentIntent update", () => {
 
   it("moves to requires_confirmation when a payment method is set", async () => {
     const intent = await cardIntent()
-    const updated = await stripe.paymentIntents.update(intent.id, { payment_method: "pm_card_visa" })
+    const updated = await stripe.paymentIntents.update(intent.id, {
+      payment_method: "pm_card_visa",
+    })
     expect(updated.status).toBe("requires_confirmation")
     const confirmed = await stripe.paymentIntents.confirm(intent.id)
     expect(confirmed.status).toBe("succeeded")
   })
 
   it("refuses an amount change after confirmation with payment_intent_unexpected_state", async () => {
-    const intent = await cardIntent({ capture_method: "manual", confirm: true, payment_method: "pm_card_visa" })
+    const intent = await cardIntent({
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_visa",
+    })
     const error = await stripeError(() => stripe.paymentIntents.update(intent.id, { amount: 100 }))
-    expect(error).toMatchObject({ statusCode: 400, code: "payment_intent_unexpected_state", param: "amount" })
+    expect(error).toMatchObject({
+      statusCode: 400,
+      code: "payment_intent_unexpected_state",
+      param: "amount",
+    })
   })
 
   it("still takes metadata after success", async () => {
     const intent = await cardIntent({ confirm: true, payment_method: "pm_card_visa" })
-    const updated = await stripe.paymentIntents.update(intent.id, { metadata: { order_id: "order_1" } })
+    const updated = await stripe.paymentIntents.update(intent.id, {
+      metadata: { order_id: "order_1" },
+    })
     expect(updated.metadata).toEqual({ order_id: "order_1" })
   })
 
@@ -592,12 +679,16 @@ describe("PaymentIntent retrieve, list and search", () => {
       expand: ["latest_charge.balance_transaction"],
     })
     const charge = expanded.latest_charge as Stripe.Charge
-    expect((charge.balance_transaction as Stripe.BalanceTransaction).object).toBe("balance_transaction")
+    expect((charge.balance_transaction as Stripe.BalanceTransaction).object).toBe(
+      "balance_transaction"
+    )
   })
 
   it("refuses to expand a field that is not expandable", async () => {
     const intent = await cardIntent()
-    const error = await stripeError(() => stripe.paymentIntents.retrieve(intent.id, { expand: ["currency"] }))
+    const error = await stripeError(() =>
+      stripe.paymentIntents.retrieve(intent.id, { expand: ["currency"] })
+    )
     expect(error.message).toBe("This property cannot be expanded (currency).")
   })
 
@@ -625,13 +716,17 @@ describe("PaymentIntent retrieve, list and search", () => {
     })
     expect(next.data.map((intent) => intent.id)).toEqual([ids[0]])
     expect(next.has_more).toBe(false)
-    const all = await stripe.paymentIntents.list({ customer: customer.id }).autoPagingToArray({ limit: 10 })
+    const all = await stripe.paymentIntents
+      .list({ customer: customer.id })
+      .autoPagingToArray({ limit: 10 })
     expect(all).toHaveLength(3)
   })
 
   it("searches by metadata", async () => {
     const intent = await cardIntent({ metadata: { cart_id: "cart_search_me" } })
-    const result = await stripe.paymentIntents.search({ query: "metadata['cart_id']:'cart_search_me'" })
+    const result = await stripe.paymentIntents.search({
+      query: "metadata['cart_id']:'cart_search_me'",
+    })
     expect(result.object).toBe("search_result")
     expect(result.data.map((found) => found.id)).toEqual([intent.id])
     const none = await stripe.paymentIntents.search({
@@ -649,7 +744,11 @@ describe("PaymentIntent retrieve, list and search", () => {
 describe("Test payment methods", () => {
   it("retrieves test ids such as pm_card_visa", async () => {
     const method = await stripe.paymentMethods.retrieve("pm_card_visa")
-    expect(method).toMatchObject({ id: "pm_card_visa", type: "card", card: { brand: "visa", last4: "4242" } })
+    expect(method).toMatchObject({
+      id: "pm_card_visa",
+      type: "card",
+      card: { brand: "visa", last4: "4242" },
+    })
   })
 
   it("copies a test id into a new PaymentMethod each time it pays", async () => {

@@ -1,6 +1,7 @@
 import type { MiddlewaresConfig } from "@medusajs/medusa"
 import { WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from "../core/webhook-events"
 import { cartCompletionLock } from "./cart-completion-lock"
+import { cancelIntentsOfDroppedSessions } from "./dropped-session-cleanup"
 import { rawBody } from "./raw-body"
 
 export const config: MiddlewaresConfig = {
@@ -22,6 +23,11 @@ export const config: MiddlewaresConfig = {
       matcher: "/store/carts/:id/complete-cart",
       method: ["POST"],
       middlewares: [cartCompletionLock],
+    },
+    {
+      matcher: "/store/carts/:id",
+      method: ["POST"],
+      middlewares: [cancelIntentsOfDroppedSessions],
     },
   ],
 }

@@ -121,6 +121,29 @@ export function withExceptions(
   return copy
 }
 
+/**
+ * Stripe refuses unknown nested parameters although the document leaves most nested objects
+ * open: objects that list their properties are closed here (maps such as `metadata` stay open).
+ */
+export function closeObjects(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closeObjects)
+  if (!isRecord(schema)) return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "properties" && isRecord(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [name, closeObjects(property)])
+      )
+    } else if (key !== "description") {
+      out[key] = closeObjects(value)
+    }
+  }
+  if (isRecord(schema.properties) && schema.additionalProperties === undefined) {
+    out.additionalProperties = false
+  }
+  return out
+}
+
 export type RequestValidator = (params: Record<string, unknown>) => ParamError | undefined
 
 const validators = new Map<string, RequestValidator>()
@@ -135,7 +158,8 @@ export function compileRequestValidator(
   exceptions: readonly SchemaException[] = SCHEMA_EXCEPTIONS
 ): RequestValidator {
   const applicable = exceptions.filter((e) => e.method === method && e.path === path)
-  const validate = requestAjv.compile(withExceptions(requestSchema(method, path), applicable))
+  const schema = closeObjects(withExceptions(requestSchema(method, path), applicable)) as object
+  const validate = requestAjv.compile(schema)
   return (params) => (validate(params) ? undefined : toParamError(validate.errors ?? []))
 }
 
@@ -268,7 +292,11 @@ export function toJsonSchema(schema: unknown): unknown {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(schema)) {
     if (key === "nullable" || key === "description") continue
-    if (key === "$ref" && typeof value === "string") {
+    if (key === "properties" && isRecord(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [name, toJsonSchema(property)])
+      )
+    } else if (key === "$ref" && typeof value === "string") {
       out[key] = value.replace("#/components/schemas/", "stripe#/definitions/")
     } else {
       out[key] = toJsonSchema(value)
@@ -289,7 +317,13 @@ let responseAjv: Ajv | undefined
 function responseValidatorAjv(): Ajv {
   if (!responseAjv) {
     responseAjv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false })
-    responseAjv.addSchema({ $id: "stripe", definitions: toJsonSchema(loadSpec().components.schemas) })
+    const definitions = Object.fromEntries(
+      Object.entries(loadSpec().components.schemas).map(([name, schema]) => [
+        name,
+        toJsonSchema(schema),
+      ])
+    )
+    responseAjv.addSchema({ $id: "stripe", definitions })
   }
   return responseAjv
 }
