@@ -15,5 +15,6 @@ module.exports = {
     project("emulator"),
     project("processor"),
     project("e2e"),
+    project("chaos"),
   ],
 }
