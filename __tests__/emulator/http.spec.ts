@@ -1,5 +1,5 @@
 import Stripe from "stripe"
-import { StripeEmulatorClient, type StripeEmulator } from "../../src/emulator"
+import { seededIds, StripeEmulatorClient, type StripeEmulator } from "../../src/emulator"
 import { API_KEY, rawRequest, startEmulator, stripeError, stripeFor } from "./helpers"
 
 let emu: StripeEmulator
@@ -232,7 +232,7 @@ describe("Idempotency", () => {
   })
 
   it("lets only one of two concurrent requests with the same key run (409 for the other)", async () => {
-    emu.faults.setLatency(80, "POST /v1/payment_intents")
+    emu.faults.setLatency(250, "POST /v1/payment_intents")
     const results = await Promise.allSettled([
       stripe.paymentIntents.create(params({ metadata: { race: "1" } }), {
         idempotencyKey: "race-1",
@@ -252,17 +252,18 @@ describe("Idempotency", () => {
 })
 
 describe("Fault injection", () => {
-  it("fails before running: nothing changes and a retry runs the request", async () => {
+  it("fails before running: nothing changes, nothing is stored, a retry runs the request", async () => {
     emu.faults.failNext(1, { route: "POST /v1/customers", kind: "500" })
-    const error = await stripeError(() => stripe.customers.create({ email: "before@example.com" }))
+    const create = () =>
+      stripe.customers.create({ email: "before@example.com" }, { idempotencyKey: "before-1" })
+    const error = await stripeError(create)
     expect(error).toMatchObject({ statusCode: 500, type: "StripeAPIError" })
-    expect(
+    const named = () =>
       emu.customers().filter((c) => "email" in c && c.email === "before@example.com")
-    ).toHaveLength(0)
-    await stripe.customers.create({ email: "before@example.com" })
-    expect(
-      emu.customers().filter((c) => "email" in c && c.email === "before@example.com")
-    ).toHaveLength(1)
+    expect(named()).toHaveLength(0)
+    const customer = await create()
+    expect(customer.lastResponse.headers["idempotent-replayed"]).toBeUndefined()
+    expect(named()).toHaveLength(1)
   })
 
   it("fails after running: the SDK retry with the same key gets the same object", async () => {
@@ -311,12 +312,16 @@ describe("Fault injection", () => {
   it("adds latency to a route only", async () => {
     emu.faults.setLatency(60, "GET /v1/customers/:id")
     const customer = await stripe.customers.create({ email: "slow@example.com" })
+    emu.clearRequestLog()
     const started = Date.now()
     await stripe.customers.retrieve(customer.id)
     expect(Date.now() - started).toBeGreaterThanOrEqual(55)
-    const fast = Date.now()
     await stripe.customers.list({ limit: 1 })
-    expect(Date.now() - fast).toBeLessThan(55)
+    const [slow, fast] = emu.requestLog()
+    expect(slow).toMatchObject({ route: "GET /v1/customers/:id" })
+    expect(slow.durationMs).toBeGreaterThanOrEqual(55)
+    expect(fast).toMatchObject({ route: "GET /v1/customers" })
+    expect(fast.durationMs).toBeLessThan(55)
   })
 
   it("fails a share of requests, the same way for the same seed", async () => {
@@ -450,5 +455,31 @@ describe("Controls over HTTP", () => {
     } finally {
       await other.stop()
     }
+  })
+})
+
+describe("Emulator options", () => {
+  it("stamps objects with the injected clock and makes ids with the given generator", async () => {
+    const fixed = Date.UTC(2024, 4, 1, 12, 0, 0)
+    const other = await startEmulator({ clock: () => fixed, idGenerator: seededIds(7) })
+    const twin = await startEmulator({ clock: () => fixed, idGenerator: seededIds(7) })
+    try {
+      const a = await stripeFor(other).customers.create({ email: "clock@example.com" })
+      const b = await stripeFor(twin).customers.create({ email: "clock@example.com" })
+      expect(a.created).toBe(fixed / 1000)
+      expect(a.id).toBe(b.id)
+    } finally {
+      await other.stop()
+      await twin.stop()
+    }
+  })
+
+  it("tells listeners about every request", async () => {
+    const seen: string[] = []
+    const stop = emu.onRequest((entry) => seen.push(`${entry.route} ${entry.status}`))
+    await stripe.customers.list({ limit: 1 })
+    stop()
+    await stripe.customers.list({ limit: 1 })
+    expect(seen).toEqual(["GET /v1/customers 200"])
   })
 })

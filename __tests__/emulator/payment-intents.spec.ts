@@ -361,6 +361,17 @@ describe("3D Secure", () => {
     })
   })
 
+  it("fails instead of asking for authentication with error_on_requires_action", async () => {
+    const intent = await cardIntent()
+    const error = await stripeError(() =>
+      stripe.paymentIntents.confirm(intent.id, {
+        payment_method: "pm_card_threeDSecure2Required",
+        error_on_requires_action: true,
+      })
+    )
+    expect(error).toMatchObject({ statusCode: 402, code: "authentication_required" })
+  })
+
   it("challenges any card when request_three_d_secure is any", async () => {
     const intent = await cardIntent({
       payment_method_options: { card: { request_three_d_secure: "any" } },
@@ -494,6 +505,16 @@ describe("Local payment methods", () => {
     })
     const error = await stripeError(() => stripe.paymentIntents.cancel(intent.id))
     expect(error.code).toBe("payment_intent_unexpected_state")
+  })
+
+  it("takes new payment_method_types at confirmation", async () => {
+    const intent = await cardIntent()
+    const confirmed = await stripe.paymentIntents.confirm(intent.id, {
+      payment_method_types: ["ideal"],
+      payment_method: "pm_ideal",
+      return_url: "https://shop.example/return",
+    })
+    expect(confirmed).toMatchObject({ status: "requires_action", payment_method_types: ["ideal"] })
   })
 
   it("refuses a payment method type the intent does not allow", async () => {

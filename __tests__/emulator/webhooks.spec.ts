@@ -56,7 +56,9 @@ describe("Webhook endpoints API", () => {
     await expect(
       stripe.webhookEndpoints.create({
         url: receiver.url,
-        enabled_events: ["payment_intent.exploded" as Stripe.WebhookEndpointCreateParams.EnabledEvent],
+        enabled_events: [
+          "payment_intent.exploded" as Stripe.WebhookEndpointCreateParams.EnabledEvent,
+        ],
       })
     ).rejects.toMatchObject({ statusCode: 400, param: "enabled_events[0]" })
   })
@@ -131,7 +133,11 @@ describe("Webhook delivery", () => {
     await emu.webhooks.flush()
     expect(receiver.received).toHaveLength(1)
     const [delivery] = emu.webhooks.deliveries()
-    expect(delivery).toMatchObject({ type: "customer.created", status: "succeeded", url: receiver.url })
+    expect(delivery).toMatchObject({
+      type: "customer.created",
+      status: "succeeded",
+      url: receiver.url,
+    })
     expect(delivery.attempts.map((attempt) => attempt.status)).toEqual([500, 500, 200])
     expect(delivery.attempts[2].at - delivery.attempts[1].at).toBeGreaterThanOrEqual(
       delivery.attempts[1].at - delivery.attempts[0].at
@@ -175,7 +181,9 @@ describe("Webhook delivery", () => {
     await stripe.customers.create({ email: "one@example.com" })
     await stripe.customers.create({ email: "two@example.com" })
     await emu.webhooks.flush()
-    const emails = receiver.received.map((hook) => (hook.event.data.object as Stripe.Customer).email)
+    const emails = receiver.received.map(
+      (hook) => (hook.event.data.object as Stripe.Customer).email
+    )
     expect(emails).toEqual(["one@example.com", "one@example.com", "two@example.com"])
   })
 
@@ -187,9 +195,15 @@ describe("Webhook delivery", () => {
       await stripe.customers.create({ email })
     }
     expect(receiver.received).toHaveLength(0)
-    expect(emu.webhooks.deliveries().map((delivery) => delivery.status)).toEqual(["queued", "queued", "queued"])
+    expect(emu.webhooks.deliveries().map((delivery) => delivery.status)).toEqual([
+      "queued",
+      "queued",
+      "queued",
+    ])
     await emu.webhooks.flush()
-    const emails = receiver.received.map((hook) => (hook.event.data.object as Stripe.Customer).email)
+    const emails = receiver.received.map(
+      (hook) => (hook.event.data.object as Stripe.Customer).email
+    )
     expect(emails).toEqual(["3@example.com", "2@example.com", "1@example.com"])
   })
 

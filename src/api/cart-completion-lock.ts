@@ -1,7 +1,7 @@
 import type { Logger, MedusaNextFunction, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
 import { cartLockName } from "../core/webhook-events"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
-import { LockTimeoutError, type LockLease } from "../services/stripe-webhook-handler"
+import { LockTimeoutError, type LockLease } from "../core/advisory-lock"
 
 const HANDLER_SERVICE = "stripeWebhookHandlerService"
 

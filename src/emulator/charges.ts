@@ -1,6 +1,12 @@
 import type Stripe from "stripe"
 import { resourceMissing } from "./errors"
-import { createdMatcher, paginate, search, type ListObject, type SearchResultObject } from "./listing"
+import {
+  createdMatcher,
+  paginate,
+  search,
+  type ListObject,
+  type SearchResultObject,
+} from "./listing"
 import { str, type Params } from "./params"
 import { hashToInt, randomToken } from "./random"
 import type { Core } from "./store"
@@ -38,9 +44,7 @@ const CHARGE_SEARCH_FIELDS = [
 
 /** Stripe's processing fee, roughly: 1.5% + 25 for EUR, 2.9% + 30 otherwise. */
 function feeFor(amount: number, currency: string): number {
-  return currency === "eur"
-    ? Math.round(amount * 0.015) + 25
-    : Math.round(amount * 0.029) + 30
+  return currency === "eur" ? Math.round(amount * 0.015) + 25 : Math.round(amount * 0.029) + 30
 }
 
 /** Charges (created by PaymentIntents) and the balance transactions they move. */
@@ -71,7 +75,12 @@ export class Charges {
   }
 
   search(params: Params): SearchResultObject<Stripe.Charge> {
-    return search([...this.store.charges.values()], params, CHARGE_SEARCH_FIELDS, "/v1/charges/search")
+    return search(
+      [...this.store.charges.values()],
+      params,
+      CHARGE_SEARCH_FIELDS,
+      "/v1/charges/search"
+    )
   }
 
   /** Books money movement; returns the balance transaction id. */
@@ -107,7 +116,8 @@ export class Charges {
             ]
           : [],
       net: amount - fee,
-      reporting_category: type === "refund" ? "refund" : type === "adjustment" ? "dispute" : "charge",
+      reporting_category:
+        type === "refund" ? "refund" : type === "adjustment" ? "dispute" : "charge",
       source,
       status: "pending",
       type,
@@ -181,7 +191,12 @@ export class Charges {
         preferred_language: "en",
         verified_name: name,
       },
-      giropay: { bank_code: "00000000", bank_name: "Test Bank", bic: "TESTDE00", verified_name: name },
+      giropay: {
+        bank_code: "00000000",
+        bank_name: "Test Bank",
+        bic: "TESTDE00",
+        verified_name: name,
+      },
       p24: { bank: "ing", reference: `P24-${randomToken(9)}`, verified_name: name },
       klarna: { payment_method_category: "pay_later", preferred_locale: "de-DE" },
       blik: {},
@@ -330,7 +345,11 @@ export class Charges {
   }
 
   /** Settles a pending (bank debit) charge. */
-  settle(charge: Stripe.Charge, succeed: boolean, failure?: { code: string; message: string }): void {
+  settle(
+    charge: Stripe.Charge,
+    succeed: boolean,
+    failure?: { code: string; message: string }
+  ): void {
     if (succeed) {
       charge.status = "succeeded"
       charge.paid = true

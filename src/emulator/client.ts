@@ -147,7 +147,10 @@ export class StripeEmulatorClient {
     return this.call("GET", `/events${type ? `?type=${encodeURIComponent(type)}` : ""}`)
   }
 
-  confirmPaymentIntent(id: string, params: ConfirmAsShopperParams = {}): Promise<Stripe.PaymentIntent> {
+  confirmPaymentIntent(
+    id: string,
+    params: ConfirmAsShopperParams = {}
+  ): Promise<Stripe.PaymentIntent> {
     return this.call("POST", `/payment_intents/${encodeURIComponent(id)}/confirm`, params)
   }
 

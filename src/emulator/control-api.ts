@@ -6,7 +6,11 @@ import type { ControlHandler, ControlResponse } from "./server"
 
 type Body = Record<string, unknown>
 
-type ControlAction = (ids: string[], body: Body, query: Params) => Promise<ControlResponse> | ControlResponse
+type ControlAction = (
+  ids: string[],
+  body: Body,
+  query: Params
+) => Promise<ControlResponse> | ControlResponse
 
 interface ControlRoute {
   method: string
@@ -27,7 +31,8 @@ function num(body: Body, ...keys: string[]): number | undefined {
   for (const key of keys) {
     const value = body[key]
     if (typeof value === "number") return value
-    if (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))) return Number(value)
+    if (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)))
+      return Number(value)
   }
   return undefined
 }
@@ -50,7 +55,8 @@ function faultKind(value: unknown): FaultKind {
 
 function timing(value: unknown): FaultTiming | undefined {
   if (value === undefined) return undefined
-  if (value !== "before" && value !== "after") throw new EmulatorControlError('when must be "before" or "after"')
+  if (value !== "before" && value !== "after")
+    throw new EmulatorControlError('when must be "before" or "after"')
   return value
 }
 
@@ -72,9 +78,13 @@ function withQuery(url: string, query: Record<string, string>): string {
 
 function hostedPage(emulator: StripeEmulator, id: string): ControlResponse {
   const intent = emulator.paymentIntent(id)
-  const setup = id.startsWith("seti_") ? emulator.setupIntents().find((s) => s.id === id) : undefined
+  const setup = id.startsWith("seti_")
+    ? emulator.setupIntents().find((s) => s.id === id)
+    : undefined
   if (!intent && !setup) return { status: 404, html: `<h1>No such intent: ${escapeHtml(id)}</h1>` }
-  const amount = intent ? `${(intent.amount / 100).toFixed(2)} ${intent.currency.toUpperCase()}` : "setup"
+  const amount = intent
+    ? `${(intent.amount / 100).toFixed(2)} ${intent.currency.toUpperCase()}`
+    : "setup"
   const status = intent?.status ?? setup?.status ?? ""
   const base = `/_emulator/hosted/${encodeURIComponent(id)}`
   return {
@@ -97,7 +107,9 @@ async function finishHosted(
   succeed: boolean
 ): Promise<ControlResponse> {
   const before = emulator.paymentIntent(id)
-  const setup = id.startsWith("seti_") ? emulator.setupIntents().find((s) => s.id === id) : undefined
+  const setup = id.startsWith("seti_")
+    ? emulator.setupIntents().find((s) => s.id === id)
+    : undefined
   const returnUrl =
     before?.next_action?.redirect_to_url?.return_url ??
     setup?.next_action?.redirect_to_url?.return_url ??
@@ -134,7 +146,10 @@ export function controlRoutes(emulator: StripeEmulator): ControlRoute[] {
   return [
     route("GET", "/_emulator/health", () => ok({ ok: true, url: emulator.url })),
     route("POST", "/_emulator/reset", (_ids, body) => {
-      emulator.reset({ webhookEndpoints: flag(body, "webhookEndpoints") ?? flag(body, "webhook_endpoints") ?? false })
+      emulator.reset({
+        webhookEndpoints:
+          flag(body, "webhookEndpoints") ?? flag(body, "webhook_endpoints") ?? false,
+      })
       return ok()
     }),
     route("GET", "/_emulator/state", () => ok(emulator.state())),
@@ -147,8 +162,12 @@ export function controlRoutes(emulator: StripeEmulator): ControlRoute[] {
     route("POST", "/_emulator/payment_intents/:id/confirm", async ([id], body) =>
       ok(await emulator.confirmPaymentIntent(id, body))
     ),
-    route("POST", "/_emulator/payment_intents/:id/complete_action", async ([id]) => ok(await emulator.completeAction(id))),
-    route("POST", "/_emulator/payment_intents/:id/fail_action", async ([id]) => ok(await emulator.failAction(id))),
+    route("POST", "/_emulator/payment_intents/:id/complete_action", async ([id]) =>
+      ok(await emulator.completeAction(id))
+    ),
+    route("POST", "/_emulator/payment_intents/:id/fail_action", async ([id]) =>
+      ok(await emulator.failAction(id))
+    ),
     route("POST", "/_emulator/payment_intents/:id/settle", async ([id], body) => {
       const succeed = flag(body, "succeed")
       return ok(await emulator.settleProcessing(id, succeed === undefined ? {} : { succeed }))
@@ -167,11 +186,16 @@ export function controlRoutes(emulator: StripeEmulator): ControlRoute[] {
     route("POST", "/_emulator/payment_intents/:id/refund", async ([id], body) =>
       ok(await emulator.refundFromDashboard(id, num(body, "amount")))
     ),
-    route("POST", "/_emulator/setup_intents/:id/complete_action", async ([id]) => ok(await emulator.completeAction(id))),
-    route("POST", "/_emulator/setup_intents/:id/fail_action", async ([id]) => ok(await emulator.failAction(id))),
+    route("POST", "/_emulator/setup_intents/:id/complete_action", async ([id]) =>
+      ok(await emulator.completeAction(id))
+    ),
+    route("POST", "/_emulator/setup_intents/:id/fail_action", async ([id]) =>
+      ok(await emulator.failAction(id))
+    ),
     route("POST", "/_emulator/refunds/fail_next", (_ids, body) => {
       const mode = text(body, "mode") ?? "error"
-      if (mode !== "error" && mode !== "failed") throw new EmulatorControlError('mode must be "error" or "failed"')
+      if (mode !== "error" && mode !== "failed")
+        throw new EmulatorControlError('mode must be "error" or "failed"')
       emulator.failNextRefund(mode)
       return ok()
     }),

@@ -88,7 +88,9 @@ export class Faults {
 
   /** Latency for a route: its own setting, else the global one. */
   latencyFor(label: string): number {
-    const own = this.latencies.find((entry) => entry.route !== undefined && routeMatches(entry.route, label))
+    const own = this.latencies.find(
+      (entry) => entry.route !== undefined && routeMatches(entry.route, label)
+    )
     if (own) return own.ms
     return this.latencies.find((entry) => entry.route === undefined)?.ms ?? 0
   }
@@ -189,6 +191,7 @@ export interface RequestLogEntry {
 export class RequestStats {
   private counts = new Map<string, number>()
   private entries: RequestLogEntry[] = []
+  private readonly listeners = new Set<(entry: RequestLogEntry) => void>()
 
   constructor(private readonly limit = 10_000) {}
 
@@ -204,7 +207,14 @@ export class RequestStats {
     this.counts.clear()
   }
 
+  /** Calls `listener` with every request logged from now on; returns the unsubscribe. */
+  subscribe(listener: (entry: RequestLogEntry) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
   record(entry: RequestLogEntry): void {
+    for (const listener of this.listeners) listener({ ...entry })
     this.entries.push(entry)
     if (this.entries.length > this.limit + Math.max(100, this.limit >> 4)) {
       this.entries.splice(0, this.entries.length - this.limit)

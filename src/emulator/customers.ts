@@ -1,6 +1,12 @@
 import type Stripe from "stripe"
 import { invalidRequest, resourceMissing, ApiError, docUrl } from "./errors"
-import { createdMatcher, paginate, search, type ListObject, type SearchResultObject } from "./listing"
+import {
+  createdMatcher,
+  paginate,
+  search,
+  type ListObject,
+  type SearchResultObject,
+} from "./listing"
 import {
   applyMetadata,
   clearable,
@@ -74,7 +80,8 @@ export class Customers {
     const customer: Stripe.Customer = {
       id: this.store.id("cus"),
       object: "customer",
-      address: params.address !== undefined && params.address !== "" ? address(params.address) : null,
+      address:
+        params.address !== undefined && params.address !== "" ? address(params.address) : null,
       balance: int(params, "balance") ?? 0,
       created: this.store.now(),
       currency: null,
@@ -307,12 +314,18 @@ export class PaymentMethods {
   }
 
   /** Template for creation parameters (`type` plus `card`, `sepa_debit`...). */
-  private templateFor(params: Params, paramPrefix = ""): { template: PaymentMethodTemplate; behaviour: Behaviour } {
+  private templateFor(
+    params: Params,
+    paramPrefix = ""
+  ): { template: PaymentMethodTemplate; behaviour: Behaviour } {
     const type = str(params, "type") ?? "card"
     if (!isKnownType(type)) {
-      throw invalidRequest(`The payment method type "${type}" is not supported. ${UNSUPPORTED_TYPE_NOTE}`, {
-        param: `${paramPrefix}type`,
-      })
+      throw invalidRequest(
+        `The payment method type "${type}" is not supported. ${UNSUPPORTED_TYPE_NOTE}`,
+        {
+          param: `${paramPrefix}type`,
+        }
+      )
     }
     if (type === "card") {
       const card = record(params, "card") ?? {}
@@ -348,7 +361,11 @@ export class PaymentMethods {
     let behaviour = base.behaviour
     if (type === "sepa_debit" && typeof details.iban === "string") {
       const iban = testIban(details.iban)
-      extra = { last4: iban.last4, country: iban.country, fingerprint: stableToken(details.iban, 16) }
+      extra = {
+        last4: iban.last4,
+        country: iban.country,
+        fingerprint: stableToken(details.iban, 16),
+      }
       behaviour = { kind: "processing", settles: iban.settles }
     } else if ((type === "ideal" || type === "p24") && typeof details.bank === "string") {
       extra = { bank: details.bank, ...(type === "ideal" ? { bic: null } : {}) }
@@ -359,8 +376,8 @@ export class PaymentMethods {
     }
   }
 
-  create(params: Params, ctx: RequestContext): Stripe.PaymentMethod {
-    void ctx
+  /** `POST /v1/payment_methods` (Stripe sends no event for it). */
+  create(params: Params): Stripe.PaymentMethod {
     const { template, behaviour } = this.templateFor(params)
     const method = this.build(this.store.id("pm"), template, params)
     const card = record(params, "card")
@@ -410,9 +427,12 @@ export class PaymentMethods {
       method = this.instantiate(template)
     }
     if (method.customer) {
-      throw invalidRequest("The payment method you provided has already been attached to a customer.", {
-        param,
-      })
+      throw invalidRequest(
+        "The payment method you provided has already been attached to a customer.",
+        {
+          param,
+        }
+      )
     }
     method.customer = customerId
     this.core.emit("payment_method.attached", method, ctx)
@@ -432,7 +452,11 @@ export class PaymentMethods {
     return method
   }
 
-  list(params: Params, customerId?: string, url = "/v1/payment_methods"): ListObject<Stripe.PaymentMethod> {
+  list(
+    params: Params,
+    customerId?: string,
+    url = "/v1/payment_methods"
+  ): ListObject<Stripe.PaymentMethod> {
     const customer = customerId ?? str(params, "customer")
     if (customer) this.customers().require(customer, "customer")
     const type = str(params, "type")

@@ -1,11 +1,7 @@
 import type Stripe from "stripe"
 
 export type StripeErrorType =
-  | "api_error"
-  | "card_error"
-  | "idempotency_error"
-  | "invalid_request_error"
-  | "rate_limit_error"
+  "api_error" | "card_error" | "idempotency_error" | "invalid_request_error" | "rate_limit_error"
 
 /** The `error` member of a Stripe error response. */
 export interface StripeErrorBody {

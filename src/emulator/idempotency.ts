@@ -14,9 +14,7 @@ interface Saved extends SavedResponse {
   savedAt: number
 }
 
-export type IdempotencyCheck =
-  | { kind: "new" }
-  | { kind: "replay"; response: SavedResponse }
+export type IdempotencyCheck = { kind: "new" } | { kind: "replay"; response: SavedResponse }
 
 const KEY_LIFETIME_MS = 24 * 60 * 60 * 1000
 

@@ -154,9 +154,8 @@ export class StripeEmulator {
       },
       baseUrl: () => this.url,
     }
-    let methods: PaymentMethods | undefined
-    const customers: Customers = new Customers(core, () => methods as PaymentMethods)
-    methods = new PaymentMethods(core, () => customers)
+    const methods: PaymentMethods = new PaymentMethods(core, () => customers)
+    const customers: Customers = new Customers(core, () => methods)
     const charges = new Charges(core)
     this.disputeService = new Disputes(core, charges)
     this.intents = new PaymentIntents(core, customers, methods, charges, (charge) => {
@@ -207,7 +206,8 @@ export class StripeEmulator {
       deliveries: () => hooks.deliveries(),
       redeliver: (eventId) => {
         const event = this.eventLog.get(eventId)
-        if (!event) return Promise.reject(new EmulatorControlError(`No such event: '${eventId}'`, 404))
+        if (!event)
+          return Promise.reject(new EmulatorControlError(`No such event: '${eventId}'`, 404))
         return hooks.redeliver(event)
       },
     }
@@ -261,13 +261,15 @@ export class StripeEmulator {
 
   /** Completes 3D Secure, a bank redirect or a BLIK approval (PaymentIntent or SetupIntent). */
   async completeAction(id: string): Promise<Stripe.PaymentIntent | Stripe.SetupIntent> {
-    if (id.startsWith("seti_")) return clone(this.setupIntentService.completeAction(id, shopperContext()))
+    if (id.startsWith("seti_"))
+      return clone(this.setupIntentService.completeAction(id, shopperContext()))
     return clone(this.intents.completeAction(id, shopperContext()))
   }
 
   /** Fails 3D Secure or a bank redirect. */
   async failAction(id: string): Promise<Stripe.PaymentIntent | Stripe.SetupIntent> {
-    if (id.startsWith("seti_")) return clone(this.setupIntentService.failAction(id, shopperContext()))
+    if (id.startsWith("seti_"))
+      return clone(this.setupIntentService.failAction(id, shopperContext()))
     return clone(this.intents.failAction(id, shopperContext()))
   }
 
@@ -342,7 +344,10 @@ export class StripeEmulator {
   events(type?: string): Stripe.Event[] {
     const all = this.eventLog.all()
     const matching = type
-      ? all.filter((event) => event.type === type || (type.endsWith(".*") && event.type.startsWith(type.slice(0, -1))))
+      ? all.filter(
+          (event) =>
+            event.type === type || (type.endsWith(".*") && event.type.startsWith(type.slice(0, -1)))
+        )
       : all
     return clone(matching) as unknown as Stripe.Event[]
   }
@@ -362,7 +367,9 @@ export class StripeEmulator {
       setup_intents: this.setupIntents(),
       disputes: this.disputes(),
       events: this.events(),
-      webhook_endpoints: clone([...this.store.webhookEndpoints.values()].map((stored) => stored.endpoint)),
+      webhook_endpoints: clone(
+        [...this.store.webhookEndpoints.values()].map((stored) => stored.endpoint)
+      ),
     }
   }
 
@@ -380,6 +387,11 @@ export class StripeEmulator {
 
   requestLog(): RequestLogEntry[] {
     return this.stats.log()
+  }
+
+  /** Calls `listener` after every API request; returns a function that stops it. */
+  onRequest(listener: (entry: RequestLogEntry) => void): () => void {
+    return this.stats.subscribe(listener)
   }
 
   clearRequestLog(): void {

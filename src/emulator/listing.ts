@@ -275,8 +275,7 @@ function clauseMatches(object: Record<string, unknown>, clause: SearchClause): b
       break
     case "~":
       result =
-        typeof actual === "string" &&
-        actual.toLowerCase().includes(String(expected).toLowerCase())
+        typeof actual === "string" && actual.toLowerCase().includes(String(expected).toLowerCase())
       break
     default: {
       const a = typeof actual === "number" ? actual : Number.NaN

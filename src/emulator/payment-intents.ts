@@ -2,7 +2,13 @@ import type Stripe from "stripe"
 import type { Charges } from "./charges"
 import type { Customers, PaymentMethods } from "./customers"
 import { ApiError, docUrl, EmulatorControlError, invalidRequest, resourceMissing } from "./errors"
-import { createdMatcher, paginate, search, type ListObject, type SearchResultObject } from "./listing"
+import {
+  createdMatcher,
+  paginate,
+  search,
+  type ListObject,
+  type SearchResultObject,
+} from "./listing"
 import { checkChargeAmount, SUPPORTED_CURRENCIES } from "./money"
 import {
   applyMetadata,
@@ -35,7 +41,14 @@ import {
   type IntentStatus,
 } from "./transitions"
 
-const INTENT_SEARCH_FIELDS = ["amount", "created", "currency", "customer", "metadata", "status"] as const
+const INTENT_SEARCH_FIELDS = [
+  "amount",
+  "created",
+  "currency",
+  "customer",
+  "metadata",
+  "status",
+] as const
 
 /** Fields that only change while the intent is still being set up. */
 const SETUP_FIELDS = [
@@ -56,7 +69,12 @@ const SETUP_FIELDS = [
 ] as const
 
 const DEFAULT_METHOD_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
-  card: { installments: null, mandate_options: null, network: null, request_three_d_secure: "automatic" },
+  card: {
+    installments: null,
+    mandate_options: null,
+    network: null,
+    request_three_d_secure: "automatic",
+  },
   bancontact: { preferred_language: "en" },
   klarna: { preferred_locale: null },
 }
@@ -154,7 +172,9 @@ export class PaymentIntents {
   ): Record<string, unknown> {
     const out: Record<string, unknown> = {}
     for (const type of types) {
-      const existing = isRecord(current[type]) ? current[type] : DEFAULT_METHOD_OPTIONS[type] ?? {}
+      const existing = isRecord(current[type])
+        ? current[type]
+        : (DEFAULT_METHOD_OPTIONS[type] ?? {})
       out[type] = existing
     }
     if (given) {
@@ -264,7 +284,8 @@ export class PaymentIntents {
     return intent
   }
 
-  update(id: string, params: Params, ctx: RequestContext): Stripe.PaymentIntent {
+  /** Stripe has no event for updates. */
+  update(id: string, params: Params): Stripe.PaymentIntent {
     const intent = this.require(id)
     if (!isUpdatable(intent.status)) {
       const field = SETUP_FIELDS.find((key) => params[key] !== undefined)
@@ -323,7 +344,8 @@ export class PaymentIntents {
     const receiptEmail = clearable(params, "receipt_email")
     if (receiptEmail !== undefined) intent.receipt_email = receiptEmail
     const sfu = clearable(params, "setup_future_usage")
-    if (sfu !== undefined) intent.setup_future_usage = sfu as Stripe.PaymentIntent.SetupFutureUsage | null
+    if (sfu !== undefined)
+      intent.setup_future_usage = sfu as Stripe.PaymentIntent.SetupFutureUsage | null
     const suffix = clearable(params, "statement_descriptor_suffix")
     if (suffix !== undefined) intent.statement_descriptor_suffix = suffix
     const descriptor = clearable(params, "statement_descriptor")
@@ -331,14 +353,17 @@ export class PaymentIntents {
     const transferGroup = clearable(params, "transfer_group")
     if (transferGroup !== undefined) intent.transfer_group = transferGroup
     if (params.shipping !== undefined) {
-      intent.shipping = (record(params, "shipping") as Stripe.PaymentIntent.Shipping | undefined) ?? null
+      intent.shipping =
+        (record(params, "shipping") as Stripe.PaymentIntent.Shipping | undefined) ?? null
     }
     if (reset && isUpdatable(intent.status)) {
       intent.next_action = null
       this.store.pendingActions.delete(intent.id)
-      this.setStatus(intent, intent.payment_method ? "requires_confirmation" : "requires_payment_method")
+      this.setStatus(
+        intent,
+        intent.payment_method ? "requires_confirmation" : "requires_payment_method"
+      )
     }
-    void ctx
     return intent
   }
 
@@ -374,10 +399,25 @@ export class PaymentIntents {
         { code: "payment_intent_unexpected_state", payment_intent: clone(intent) }
       )
     }
+    const types = strings(params, "payment_method_types")
+    if (types && types.length > 0) {
+      this.checkTypes(
+        types,
+        intent.currency,
+        str(params, "capture_method") ?? intent.capture_method
+      )
+      intent.payment_method_types = types
+      intent.automatic_payment_methods = null
+      intent.payment_method_configuration_details = null
+    }
     if (!intent.payment_method_types.includes(method.type)) {
       throw invalidRequest(
         `The PaymentMethod provided (${method.type}) is not allowed for this PaymentIntent. Please attach a PaymentMethod of one of the following types: ${intent.payment_method_types.join(", ")}. Alternatively, update the allowed payment_method_types for this PaymentIntent to include "${method.type}".`,
-        { code: "payment_intent_incompatible_payment_method", param: "payment_method", payment_intent: clone(intent) }
+        {
+          code: "payment_intent_incompatible_payment_method",
+          param: "payment_method",
+          payment_intent: clone(intent),
+        }
       )
     }
     const captureMethod = str(params, "capture_method")
@@ -385,9 +425,11 @@ export class PaymentIntents {
     const receiptEmail = clearable(params, "receipt_email")
     if (receiptEmail !== undefined) intent.receipt_email = receiptEmail
     const sfu = clearable(params, "setup_future_usage")
-    if (sfu !== undefined) intent.setup_future_usage = sfu as Stripe.PaymentIntent.SetupFutureUsage | null
+    if (sfu !== undefined)
+      intent.setup_future_usage = sfu as Stripe.PaymentIntent.SetupFutureUsage | null
     if (params.shipping !== undefined) {
-      intent.shipping = (record(params, "shipping") as Stripe.PaymentIntent.Shipping | undefined) ?? null
+      intent.shipping =
+        (record(params, "shipping") as Stripe.PaymentIntent.Shipping | undefined) ?? null
     }
     intent.payment_method_options = this.methodOptions(
       intent.payment_method_types,
@@ -400,7 +442,8 @@ export class PaymentIntents {
     this.store.pendingActions.delete(intent.id)
     const returnUrl = str(params, "return_url") ?? null
     const behaviour = this.methods.behaviourOf(method)
-    const offSession = isOffSession(params)
+    // Off-session payments and error_on_requires_action cannot ask the shopper to authenticate.
+    const offSession = isOffSession(params) || bool(params, "error_on_requires_action") === true
     switch (behaviour.kind) {
       case "succeed":
         if (this.challengeRequested(intent) && !offSession) {
@@ -538,7 +581,13 @@ export class PaymentIntents {
     decline: Extract<Behaviour, { kind: "decline" }>,
     ctx: RequestContext
   ): never {
-    const charge = this.charges.create({ intent, method, status: "failed", captured: false, decline })
+    const charge = this.charges.create({
+      intent,
+      method,
+      status: "failed",
+      captured: false,
+      decline,
+    })
     const error: Stripe.PaymentIntent.LastPaymentError = {
       type: "card_error",
       code: decline.code,
@@ -609,7 +658,9 @@ export class PaymentIntents {
     this.setStatus(intent, "succeeded")
     this.core.emit("charge.captured", charge, ctx)
     this.core.emit("payment_intent.succeeded", intent, ctx)
-    const method = charge.payment_method ? this.store.paymentMethods.get(charge.payment_method) : undefined
+    const method = charge.payment_method
+      ? this.store.paymentMethods.get(charge.payment_method)
+      : undefined
     const behaviour = method ? this.methods.behaviourOf(method) : undefined
     if (behaviour?.kind === "succeed" && behaviour.dispute) this.onDisputableCharge(charge)
     return intent
@@ -641,7 +692,8 @@ export class PaymentIntents {
     const customer = str(params, "customer")
     const created = createdMatcher(params)
     const items = [...this.store.paymentIntents.values()].filter(
-      (intent) => (customer === undefined || intent.customer === customer) && created(intent.created)
+      (intent) =>
+        (customer === undefined || intent.customer === customer) && created(intent.created)
     )
     return paginate(items, params, "/v1/payment_intents")
   }
@@ -693,7 +745,13 @@ export class PaymentIntents {
     const pending = this.pendingFor(intent, "complete_action")
     const method = this.store.paymentMethods.get(pending.paymentMethod)
     if (!method) throw new EmulatorControlError(`PaymentMethod ${pending.paymentMethod} is gone`)
-    this.authorize(intent, method, this.methods.behaviourOf(method), pending.flow === "authenticate" && method.type === "card", ctx)
+    this.authorize(
+      intent,
+      method,
+      this.methods.behaviourOf(method),
+      pending.flow === "authenticate" && method.type === "card",
+      ctx
+    )
     return intent
   }
 
@@ -718,14 +776,20 @@ export class PaymentIntents {
   }
 
   /** The bank settles (or rejects) a processing debit. */
-  settle(id: string, succeed: boolean | undefined, ctx: RequestContext = NO_REQUEST): Stripe.PaymentIntent {
+  settle(
+    id: string,
+    succeed: boolean | undefined,
+    ctx: RequestContext = NO_REQUEST
+  ): Stripe.PaymentIntent {
     const intent = this.requireForControl(id)
     if (!canPerform("settle", intent.status)) {
       throw new EmulatorControlError(unexpectedStateMessage("settle", intent.status))
     }
     const charge = this.store.charges.get(String(intent.latest_charge))
     if (!charge) throw new EmulatorControlError(`PaymentIntent ${id} has no charge`)
-    const method = charge.payment_method ? this.store.paymentMethods.get(charge.payment_method) : undefined
+    const method = charge.payment_method
+      ? this.store.paymentMethods.get(charge.payment_method)
+      : undefined
     const behaviour = method ? this.methods.behaviourOf(method) : undefined
     const outcome =
       succeed ?? (behaviour?.kind === "processing" && behaviour.settles === false ? false : true)

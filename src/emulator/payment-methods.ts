@@ -31,7 +31,20 @@ export const PAYMENT_METHOD_TYPES: Readonly<Record<string, PaymentMethodTypeInfo
   p24: { flow: "redirect", currencies: ["eur", "pln"], manualCapture: false },
   klarna: {
     flow: "redirect",
-    currencies: ["eur", "usd", "gbp", "dkk", "nok", "sek", "chf", "czk", "pln", "aud", "nzd", "cad"],
+    currencies: [
+      "eur",
+      "usd",
+      "gbp",
+      "dkk",
+      "nok",
+      "sek",
+      "chf",
+      "czk",
+      "pln",
+      "aud",
+      "nzd",
+      "cad",
+    ],
     manualCapture: true,
   },
   blik: { flow: "blik", currencies: ["pln"], manualCapture: false },
@@ -113,71 +126,132 @@ const CARDS: PaymentMethodTemplate[] = [
   card("pm_card_nl", { brand: "visa", last4: "0008", country: "NL" }),
   card("pm_card_gb", { brand: "visa", last4: "0002", country: "GB" }),
   card("pm_card_pl", { brand: "visa", last4: "0000", country: "PL" }),
-  card("pm_card_chargeDeclined", { brand: "visa", last4: "0002" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "generic_decline",
-  }),
-  card("pm_card_chargeDeclinedInsufficientFunds", { brand: "visa", last4: "9995" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "insufficient_funds",
-    message: "Your card has insufficient funds.",
-  }),
-  card("pm_card_chargeDeclinedLostCard", { brand: "visa", last4: "9987" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "lost_card",
-  }),
-  card("pm_card_chargeDeclinedStolenCard", { brand: "visa", last4: "9979" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "stolen_card",
-  }),
-  card("pm_card_chargeDeclinedFraudulent", { brand: "visa", last4: "0019" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "fraudulent",
-  }),
-  card("pm_card_chargeDeclinedExpiredCard", { brand: "visa", last4: "0069" }, {
-    kind: "decline",
-    code: "expired_card",
-    declineCode: "expired_card",
-    message: "Your card has expired.",
-  }),
-  card("pm_card_chargeDeclinedIncorrectCvc", { brand: "visa", last4: "0127" }, {
-    kind: "decline",
-    code: "incorrect_cvc",
-    declineCode: "incorrect_cvc",
-    message: "Your card's security code is incorrect.",
-  }),
-  card("pm_card_chargeDeclinedProcessingError", { brand: "visa", last4: "0119" }, {
-    kind: "decline",
-    code: "processing_error",
-    declineCode: "processing_error",
-    message: "An error occurred while processing your card. Try again in a little bit.",
-  }),
-  card("pm_card_riskLevelElevated", { brand: "visa", last4: "9235" }, {
-    kind: "succeed",
-    risk: "elevated",
-  }),
-  card("pm_card_riskLevelHighest", { brand: "visa", last4: "4954" }, {
-    ...GENERIC_DECLINE,
-    declineCode: "fraudulent",
-    blocked: true,
-  }),
-  card("pm_card_createDispute", { brand: "visa", last4: "0259" }, {
-    kind: "succeed",
-    dispute: true,
-  }),
-  card("pm_card_threeDSecure2Required", { brand: "visa", last4: "3220" }, {
-    kind: "authenticate",
-  }),
-  card("pm_card_authenticationRequired", { brand: "visa", last4: "3155" }, {
-    kind: "authenticate",
-  }),
-  card("pm_card_authenticationRequiredOnSetup", { brand: "visa", last4: "3155" }, {
-    kind: "authenticate",
-  }),
+  card(
+    "pm_card_chargeDeclined",
+    { brand: "visa", last4: "0002" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "generic_decline",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedInsufficientFunds",
+    { brand: "visa", last4: "9995" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "insufficient_funds",
+      message: "Your card has insufficient funds.",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedLostCard",
+    { brand: "visa", last4: "9987" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "lost_card",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedStolenCard",
+    { brand: "visa", last4: "9979" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "stolen_card",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedFraudulent",
+    { brand: "visa", last4: "0019" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "fraudulent",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedExpiredCard",
+    { brand: "visa", last4: "0069" },
+    {
+      kind: "decline",
+      code: "expired_card",
+      declineCode: "expired_card",
+      message: "Your card has expired.",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedIncorrectCvc",
+    { brand: "visa", last4: "0127" },
+    {
+      kind: "decline",
+      code: "incorrect_cvc",
+      declineCode: "incorrect_cvc",
+      message: "Your card's security code is incorrect.",
+    }
+  ),
+  card(
+    "pm_card_chargeDeclinedProcessingError",
+    { brand: "visa", last4: "0119" },
+    {
+      kind: "decline",
+      code: "processing_error",
+      declineCode: "processing_error",
+      message: "An error occurred while processing your card. Try again in a little bit.",
+    }
+  ),
+  card(
+    "pm_card_riskLevelElevated",
+    { brand: "visa", last4: "9235" },
+    {
+      kind: "succeed",
+      risk: "elevated",
+    }
+  ),
+  card(
+    "pm_card_riskLevelHighest",
+    { brand: "visa", last4: "4954" },
+    {
+      ...GENERIC_DECLINE,
+      declineCode: "fraudulent",
+      blocked: true,
+    }
+  ),
+  card(
+    "pm_card_createDispute",
+    { brand: "visa", last4: "0259" },
+    {
+      kind: "succeed",
+      dispute: true,
+    }
+  ),
+  card(
+    "pm_card_threeDSecure2Required",
+    { brand: "visa", last4: "3220" },
+    {
+      kind: "authenticate",
+    }
+  ),
+  card(
+    "pm_card_authenticationRequired",
+    { brand: "visa", last4: "3155" },
+    {
+      kind: "authenticate",
+    }
+  ),
+  card(
+    "pm_card_authenticationRequiredOnSetup",
+    { brand: "visa", last4: "3155" },
+    {
+      kind: "authenticate",
+    }
+  ),
 ]
 
 const LOCAL: PaymentMethodTemplate[] = [
-  { id: "pm_ideal", type: "ideal", details: { bank: "ing", bic: "INGBNL2A" }, behaviour: { kind: "redirect" } },
+  {
+    id: "pm_ideal",
+    type: "ideal",
+    details: { bank: "ing", bic: "INGBNL2A" },
+    behaviour: { kind: "redirect" },
+  },
   { id: "pm_bancontact", type: "bancontact", details: {}, behaviour: { kind: "redirect" } },
   { id: "pm_giropay", type: "giropay", details: {}, behaviour: { kind: "redirect" } },
   { id: "pm_p24", type: "p24", details: { bank: "ing" }, behaviour: { kind: "redirect" } },
@@ -208,7 +282,12 @@ export function testPaymentMethod(id: string): PaymentMethodTemplate | undefined
   const known = TEST_PAYMENT_METHODS.get(id)
   if (known) return known
   if (/^pm_card_[A-Za-z0-9_]+$/.test(id)) {
-    return { id, type: "card", card: { brand: "visa", last4: "4242" }, behaviour: { kind: "succeed" } }
+    return {
+      id,
+      type: "card",
+      card: { brand: "visa", last4: "4242" },
+      behaviour: { kind: "succeed" },
+    }
   }
   return undefined
 }
@@ -242,7 +321,12 @@ export function testCardNumber(number: string): PaymentMethodTemplate | undefine
   const id = CARD_NUMBERS[digits]
   if (id) return TEST_PAYMENT_METHODS.get(id)
   if (/^\d{13,19}$/.test(digits)) {
-    return { id: "pm_card_visa", type: "card", card: { brand: "visa", last4: digits.slice(-4) }, behaviour: { kind: "succeed" } }
+    return {
+      id: "pm_card_visa",
+      type: "card",
+      card: { brand: "visa", last4: digits.slice(-4) },
+      behaviour: { kind: "succeed" },
+    }
   }
   return undefined
 }
@@ -261,7 +345,10 @@ export const CARD_EXP_MONTH = 12
 export const CARD_EXP_YEAR = 2034
 
 /** The `card` hash of a PaymentMethod. */
-export function cardDetails(template: CardTemplate, fingerprint: string): Stripe.PaymentMethod.Card {
+export function cardDetails(
+  template: CardTemplate,
+  fingerprint: string
+): Stripe.PaymentMethod.Card {
   return {
     brand: template.brand,
     checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: "pass" },

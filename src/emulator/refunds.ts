@@ -84,9 +84,12 @@ export class Refunds {
       )
     }
     if (charge.status !== "succeeded") {
-      throw invalidRequest(`Charge ${charge.id} has a status of ${charge.status} and cannot be refunded.`, {
-        code: "charge_not_refundable",
-      })
+      throw invalidRequest(
+        `Charge ${charge.id} has a status of ${charge.status} and cannot be refunded.`,
+        {
+          code: "charge_not_refundable",
+        }
+      )
     }
     if (charge.disputed) {
       throw invalidRequest(`Charge ${charge.id} has been charged back; cannot issue a refund.`, {
@@ -160,7 +163,13 @@ export class Refunds {
     if (failure === "failed") {
       refund.failure_reason = "insufficient_funds"
     } else {
-      refund.balance_transaction = this.charges.book(id, -amount, charge.currency, "refund", "REFUND FOR CHARGE")
+      refund.balance_transaction = this.charges.book(
+        id,
+        -amount,
+        charge.currency,
+        "refund",
+        "REFUND FOR CHARGE"
+      )
     }
     this.store.refunds.set(id, refund)
     const ids = this.store.chargeRefunds.get(charge.id) ?? []
@@ -280,13 +289,21 @@ export class Disputes {
     const charge = this.store.charges.get(chargeId)
     if (!charge) throw new EmulatorControlError(`No such charge: '${chargeId}'`, 404)
     if (charge.status !== "succeeded" || !charge.captured) {
-      throw new EmulatorControlError(`Charge ${charge.id} is not a captured payment and cannot be disputed`)
+      throw new EmulatorControlError(
+        `Charge ${charge.id} is not a captured payment and cannot be disputed`
+      )
     }
     if (charge.disputed) throw new EmulatorControlError(`Charge ${charge.id} is already disputed`)
     const created = this.store.now()
     const amount = options.amount ?? charge.amount_captured - charge.amount_refunded
     const id = this.store.id("dp")
-    const transactionId = this.charges.book(id, -amount, charge.currency, "adjustment", `Chargeback withdrawal for ${charge.id}`)
+    const transactionId = this.charges.book(
+      id,
+      -amount,
+      charge.currency,
+      "adjustment",
+      `Chargeback withdrawal for ${charge.id}`
+    )
     const transaction = this.store.balanceTransactions.get(transactionId)
     const card = charge.payment_method_details?.card
     const dispute: Stripe.Dispute = {
@@ -297,7 +314,9 @@ export class Disputes {
       charge: charge.id,
       created,
       currency: charge.currency,
-      evidence: Object.fromEntries(EVIDENCE_FIELDS.map((field) => [field, null])) as unknown as Stripe.Dispute.Evidence,
+      evidence: Object.fromEntries(
+        EVIDENCE_FIELDS.map((field) => [field, null])
+      ) as unknown as Stripe.Dispute.Evidence,
       evidence_details: {
         due_by: created + 7 * SECONDS_PER_DAY,
         has_evidence: false,

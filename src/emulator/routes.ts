@@ -55,21 +55,71 @@ const withoutTotalCount = (params: Params): Params => {
 /** [method, template, spec path, handler] for every endpoint the emulator serves. */
 const TABLE: [HttpMethod, string, string, Handler][] = [
   // PaymentIntents
-  ["POST", "/v1/payment_intents", "/v1/payment_intents", (c, s) => s.paymentIntents.create(c.params, c.ctx)],
+  [
+    "POST",
+    "/v1/payment_intents",
+    "/v1/payment_intents",
+    (c, s) => s.paymentIntents.create(c.params, c.ctx),
+  ],
   ["GET", "/v1/payment_intents", "/v1/payment_intents", (c, s) => s.paymentIntents.list(c.params)],
-  ["GET", "/v1/payment_intents/search", "/v1/payment_intents/search", (c, s) => s.paymentIntents.search(c.params)],
-  ["GET", "/v1/payment_intents/:id", "/v1/payment_intents/{intent}", (c, s) => s.paymentIntents.require(c.ids[0])],
-  ["POST", "/v1/payment_intents/:id", "/v1/payment_intents/{intent}", (c, s) => s.paymentIntents.update(c.ids[0], c.params, c.ctx)],
-  ["POST", "/v1/payment_intents/:id/confirm", "/v1/payment_intents/{intent}/confirm", (c, s) => s.paymentIntents.confirm(c.ids[0], c.params, c.ctx)],
-  ["POST", "/v1/payment_intents/:id/capture", "/v1/payment_intents/{intent}/capture", (c, s) => s.paymentIntents.capture(c.ids[0], c.params, c.ctx)],
-  ["POST", "/v1/payment_intents/:id/cancel", "/v1/payment_intents/{intent}/cancel", (c, s) => s.paymentIntents.cancel(c.ids[0], c.params, c.ctx)],
+  [
+    "GET",
+    "/v1/payment_intents/search",
+    "/v1/payment_intents/search",
+    (c, s) => s.paymentIntents.search(c.params),
+  ],
+  [
+    "GET",
+    "/v1/payment_intents/:id",
+    "/v1/payment_intents/{intent}",
+    (c, s) => s.paymentIntents.require(c.ids[0]),
+  ],
+  [
+    "POST",
+    "/v1/payment_intents/:id",
+    "/v1/payment_intents/{intent}",
+    (c, s) => s.paymentIntents.update(c.ids[0], c.params),
+  ],
+  [
+    "POST",
+    "/v1/payment_intents/:id/confirm",
+    "/v1/payment_intents/{intent}/confirm",
+    (c, s) => s.paymentIntents.confirm(c.ids[0], c.params, c.ctx),
+  ],
+  [
+    "POST",
+    "/v1/payment_intents/:id/capture",
+    "/v1/payment_intents/{intent}/capture",
+    (c, s) => s.paymentIntents.capture(c.ids[0], c.params, c.ctx),
+  ],
+  [
+    "POST",
+    "/v1/payment_intents/:id/cancel",
+    "/v1/payment_intents/{intent}/cancel",
+    (c, s) => s.paymentIntents.cancel(c.ids[0], c.params, c.ctx),
+  ],
   // Customers
   ["POST", "/v1/customers", "/v1/customers", (c, s) => s.customers.create(c.params, c.ctx)],
   ["GET", "/v1/customers", "/v1/customers", (c, s) => s.customers.list(c.params)],
   ["GET", "/v1/customers/search", "/v1/customers/search", (c, s) => s.customers.search(c.params)],
-  ["GET", "/v1/customers/:id", "/v1/customers/{customer}", (c, s) => s.customers.retrieve(c.ids[0])],
-  ["POST", "/v1/customers/:id", "/v1/customers/{customer}", (c, s) => s.customers.update(c.ids[0], c.params, c.ctx)],
-  ["DELETE", "/v1/customers/:id", "/v1/customers/{customer}", (c, s) => s.customers.delete(c.ids[0], c.ctx)],
+  [
+    "GET",
+    "/v1/customers/:id",
+    "/v1/customers/{customer}",
+    (c, s) => s.customers.retrieve(c.ids[0]),
+  ],
+  [
+    "POST",
+    "/v1/customers/:id",
+    "/v1/customers/{customer}",
+    (c, s) => s.customers.update(c.ids[0], c.params, c.ctx),
+  ],
+  [
+    "DELETE",
+    "/v1/customers/:id",
+    "/v1/customers/{customer}",
+    (c, s) => s.customers.delete(c.ids[0], c.ctx),
+  ],
   [
     "GET",
     "/v1/customers/:id/payment_methods",
@@ -91,17 +141,37 @@ const TABLE: [HttpMethod, string, string, Handler][] = [
     },
   ],
   // PaymentMethods
-  ["POST", "/v1/payment_methods", "/v1/payment_methods", (c, s) => s.paymentMethods.create(c.params, c.ctx)],
+  [
+    "POST",
+    "/v1/payment_methods",
+    "/v1/payment_methods",
+    (c, s) => s.paymentMethods.create(c.params),
+  ],
   ["GET", "/v1/payment_methods", "/v1/payment_methods", (c, s) => s.paymentMethods.list(c.params)],
-  ["GET", "/v1/payment_methods/:id", "/v1/payment_methods/{payment_method}", (c, s) => s.paymentMethods.retrieve(c.ids[0])],
-  ["POST", "/v1/payment_methods/:id", "/v1/payment_methods/{payment_method}", (c, s) => s.paymentMethods.update(c.ids[0], c.params, c.ctx)],
+  [
+    "GET",
+    "/v1/payment_methods/:id",
+    "/v1/payment_methods/{payment_method}",
+    (c, s) => s.paymentMethods.retrieve(c.ids[0]),
+  ],
+  [
+    "POST",
+    "/v1/payment_methods/:id",
+    "/v1/payment_methods/{payment_method}",
+    (c, s) => s.paymentMethods.update(c.ids[0], c.params, c.ctx),
+  ],
   [
     "POST",
     "/v1/payment_methods/:id/attach",
     "/v1/payment_methods/{payment_method}/attach",
     (c, s) => s.paymentMethods.attach(c.ids[0], str(c.params, "customer") ?? "", c.ctx),
   ],
-  ["POST", "/v1/payment_methods/:id/detach", "/v1/payment_methods/{payment_method}/detach", (c, s) => s.paymentMethods.detach(c.ids[0], c.ctx)],
+  [
+    "POST",
+    "/v1/payment_methods/:id/detach",
+    "/v1/payment_methods/{payment_method}/detach",
+    (c, s) => s.paymentMethods.detach(c.ids[0], c.ctx),
+  ],
   // Charges
   ["GET", "/v1/charges", "/v1/charges", (c, s) => s.charges.list(c.params)],
   ["GET", "/v1/charges/search", "/v1/charges/search", (c, s) => s.charges.search(c.params)],
@@ -119,14 +189,44 @@ const TABLE: [HttpMethod, string, string, Handler][] = [
   ["POST", "/v1/refunds", "/v1/refunds", (c, s) => s.refunds.create(c.params, c.ctx)],
   ["GET", "/v1/refunds", "/v1/refunds", (c, s) => s.refunds.list(c.params)],
   ["GET", "/v1/refunds/:id", "/v1/refunds/{refund}", (c, s) => s.refunds.retrieve(c.ids[0])],
-  ["POST", "/v1/refunds/:id", "/v1/refunds/{refund}", (c, s) => s.refunds.update(c.ids[0], c.params, c.ctx)],
+  [
+    "POST",
+    "/v1/refunds/:id",
+    "/v1/refunds/{refund}",
+    (c, s) => s.refunds.update(c.ids[0], c.params, c.ctx),
+  ],
   // SetupIntents
-  ["POST", "/v1/setup_intents", "/v1/setup_intents", (c, s) => s.setupIntents.create(c.params, c.ctx)],
+  [
+    "POST",
+    "/v1/setup_intents",
+    "/v1/setup_intents",
+    (c, s) => s.setupIntents.create(c.params, c.ctx),
+  ],
   ["GET", "/v1/setup_intents", "/v1/setup_intents", (c, s) => s.setupIntents.list(c.params)],
-  ["GET", "/v1/setup_intents/:id", "/v1/setup_intents/{intent}", (c, s) => s.setupIntents.require(c.ids[0])],
-  ["POST", "/v1/setup_intents/:id", "/v1/setup_intents/{intent}", (c, s) => s.setupIntents.update(c.ids[0], c.params, c.ctx)],
-  ["POST", "/v1/setup_intents/:id/confirm", "/v1/setup_intents/{intent}/confirm", (c, s) => s.setupIntents.confirm(c.ids[0], c.params, c.ctx)],
-  ["POST", "/v1/setup_intents/:id/cancel", "/v1/setup_intents/{intent}/cancel", (c, s) => s.setupIntents.cancel(c.ids[0], c.params, c.ctx)],
+  [
+    "GET",
+    "/v1/setup_intents/:id",
+    "/v1/setup_intents/{intent}",
+    (c, s) => s.setupIntents.require(c.ids[0]),
+  ],
+  [
+    "POST",
+    "/v1/setup_intents/:id",
+    "/v1/setup_intents/{intent}",
+    (c, s) => s.setupIntents.update(c.ids[0], c.params),
+  ],
+  [
+    "POST",
+    "/v1/setup_intents/:id/confirm",
+    "/v1/setup_intents/{intent}/confirm",
+    (c, s) => s.setupIntents.confirm(c.ids[0], c.params, c.ctx),
+  ],
+  [
+    "POST",
+    "/v1/setup_intents/:id/cancel",
+    "/v1/setup_intents/{intent}/cancel",
+    (c, s) => s.setupIntents.cancel(c.ids[0], c.params, c.ctx),
+  ],
   // Disputes and balance
   ["GET", "/v1/disputes", "/v1/disputes", (c, s) => s.disputes.list(c.params)],
   ["GET", "/v1/disputes/:id", "/v1/disputes/{dispute}", (c, s) => s.disputes.retrieve(c.ids[0])],
@@ -154,10 +254,33 @@ const TABLE: [HttpMethod, string, string, Handler][] = [
   ],
   ["POST", "/v1/webhook_endpoints", "/v1/webhook_endpoints", (c, s) => s.webhooks.create(c.params)],
   ["GET", "/v1/webhook_endpoints", "/v1/webhook_endpoints", (c, s) => s.webhooks.list(c.params)],
-  ["GET", "/v1/webhook_endpoints/:id", "/v1/webhook_endpoints/{webhook_endpoint}", (c, s) => s.webhooks.retrieve(c.ids[0])],
-  ["POST", "/v1/webhook_endpoints/:id", "/v1/webhook_endpoints/{webhook_endpoint}", (c, s) => s.webhooks.update(c.ids[0], c.params)],
-  ["DELETE", "/v1/webhook_endpoints/:id", "/v1/webhook_endpoints/{webhook_endpoint}", (c, s) => s.webhooks.delete(c.ids[0])],
+  [
+    "GET",
+    "/v1/webhook_endpoints/:id",
+    "/v1/webhook_endpoints/{webhook_endpoint}",
+    (c, s) => s.webhooks.retrieve(c.ids[0]),
+  ],
+  [
+    "POST",
+    "/v1/webhook_endpoints/:id",
+    "/v1/webhook_endpoints/{webhook_endpoint}",
+    (c, s) => s.webhooks.update(c.ids[0], c.params),
+  ],
+  [
+    "DELETE",
+    "/v1/webhook_endpoints/:id",
+    "/v1/webhook_endpoints/{webhook_endpoint}",
+    (c, s) => s.webhooks.delete(c.ids[0]),
+  ],
 ]
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
 
 /** The API routes, bound to the services. */
 export class RouteTable {
@@ -205,7 +328,8 @@ export class RouteTable {
             ok = false
             break
           }
-          ids.push(decodeURIComponent(segments[i]))
+          const segment = segments[i]
+          ids.push(segment.includes("%") ? decodeSegment(segment) : segment)
         } else if (expected !== segments[i]) {
           ok = false
           break

@@ -90,7 +90,9 @@ function readBody(request: http.IncomingMessage): Promise<string> {
     request.on("data", (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_BODY_BYTES) {
-        reject(new ApiError(413, { type: "invalid_request_error", message: "Request body too large" }))
+        reject(
+          new ApiError(413, { type: "invalid_request_error", message: "Request body too large" })
+        )
         request.destroy()
         return
       }
@@ -175,7 +177,10 @@ export class EmulatorServer {
     })
   }
 
-  private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  private async handle(
+    request: http.IncomingMessage,
+    response: http.ServerResponse
+  ): Promise<void> {
     const started = performance.now()
     const startedAt = Date.now()
     const requestId = `req_${randomToken(14)}`
@@ -208,7 +213,7 @@ export class EmulatorServer {
     const headerKey = request.headers["idempotency-key"]
     const key = method === "POST" && typeof headerKey === "string" && headerKey ? headerKey : null
     let replayed = false
-    let fault: Fault | undefined
+    let fault: Fault | undefined = undefined
     const finish = (status: number | null): void => {
       stats.record({
         requestId,
@@ -240,7 +245,11 @@ export class EmulatorServer {
       finish(outcome.status)
     }
     const sendError = (error: ApiError): void =>
-      send({ status: error.status, payload: errorPayload(error, requestId), headers: { ...error.headers } })
+      send({
+        status: error.status,
+        payload: errorPayload(error, requestId),
+        headers: { ...error.headers },
+      })
 
     let body: string
     try {
@@ -268,7 +277,10 @@ export class EmulatorServer {
           send({
             status: check.response.status,
             payload: check.response.payload,
-            headers: { "Idempotent-Replayed": "true", "Original-Request": check.response.requestId },
+            headers: {
+              "Idempotent-Replayed": "true",
+              "Original-Request": check.response.requestId,
+            },
           })
           return
         }
@@ -314,17 +326,29 @@ export class EmulatorServer {
       saved = true
     } catch (error) {
       if (error instanceof ApiError) {
-        outcome = { status: error.status, payload: errorPayload(error, requestId), headers: { ...error.headers } }
+        outcome = {
+          status: error.status,
+          payload: errorPayload(error, requestId),
+          headers: { ...error.headers },
+        }
         saved = locked
       } else {
         const message = error instanceof Error ? error.message : String(error)
-        outcome = { status: 500, payload: errorPayload(apiError(`The Stripe emulator failed: ${message}`), requestId), headers: {} }
+        outcome = {
+          status: 500,
+          payload: errorPayload(apiError(`The Stripe emulator failed: ${message}`), requestId),
+          headers: {},
+        }
         saved = false
       }
     }
     if (key && locked) {
       if (saved && outcome.status < 500) {
-        idempotency.save(key, method, path, body, { status: outcome.status, payload: outcome.payload, requestId })
+        idempotency.save(key, method, path, body, {
+          status: outcome.status,
+          payload: outcome.payload,
+          requestId,
+        })
         locked = false
       } else {
         unlock()
@@ -417,9 +441,16 @@ export class EmulatorServer {
       let body: unknown = {}
       if (raw.trim()) {
         const type = request.headers["content-type"] ?? ""
-        body = type.includes("application/x-www-form-urlencoded") ? qs.parse(raw, QS_OPTIONS) : JSON.parse(raw)
+        body = type.includes("application/x-www-form-urlencoded")
+          ? qs.parse(raw, QS_OPTIONS)
+          : JSON.parse(raw)
       }
-      result = await this.parts.control(method, path, qs.parse(query, QS_OPTIONS) as Params, isRecord(body) ? body : {})
+      result = await this.parts.control(
+        method,
+        path,
+        qs.parse(query, QS_OPTIONS) as Params,
+        isRecord(body) ? body : {}
+      )
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       result = { status: error instanceof SyntaxError ? 400 : 500, body: { error: { message } } }
@@ -429,7 +460,9 @@ export class EmulatorServer {
       return
     }
     if (result.html !== undefined) {
-      response.writeHead(result.status, { "Content-Type": "text/html; charset=utf-8" }).end(result.html)
+      response
+        .writeHead(result.status, { "Content-Type": "text/html; charset=utf-8" })
+        .end(result.html)
       return
     }
     const payload = JSON.stringify(result.body ?? {})

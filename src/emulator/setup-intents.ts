@@ -15,7 +15,10 @@ const CONFIRMABLE: readonly SetupStatus[] = [
   "requires_action",
 ]
 
-function unexpectedState(intent: Stripe.SetupIntent, action: "confirm" | "cancel" | "update"): ApiError {
+function unexpectedState(
+  intent: Stripe.SetupIntent,
+  action: "confirm" | "cancel" | "update"
+): ApiError {
   const verb = action === "confirm" ? "confirmed" : action === "cancel" ? "canceled" : "updated"
   return invalidRequest(
     `You cannot ${action} this SetupIntent because it has a status of ${intent.status}. Only a SetupIntent with one of the following statuses may be ${verb}: ${CONFIRMABLE.join(", ")}.`,
@@ -95,15 +98,17 @@ export class SetupIntents {
     return intent
   }
 
-  update(id: string, params: Params, ctx: RequestContext): Stripe.SetupIntent {
+  update(id: string, params: Params): Stripe.SetupIntent {
     const intent = this.require(id)
-    if (params.metadata !== undefined) intent.metadata = applyMetadata(intent.metadata ?? {}, params)
+    if (params.metadata !== undefined)
+      intent.metadata = applyMetadata(intent.metadata ?? {}, params)
     const description = clearable(params, "description")
     if (description !== undefined) intent.description = description
     const touchesSetup = ["customer", "payment_method", "payment_method_types"].some(
       (key) => params[key] !== undefined
     )
-    if (touchesSetup && !CONFIRMABLE.includes(intent.status)) throw unexpectedState(intent, "update")
+    if (touchesSetup && !CONFIRMABLE.includes(intent.status))
+      throw unexpectedState(intent, "update")
     const customer = str(params, "customer")
     if (customer) {
       this.customers.require(customer, "customer")
@@ -111,10 +116,12 @@ export class SetupIntents {
     }
     const paymentMethod = str(params, "payment_method")
     if (paymentMethod) {
-      intent.payment_method = this.methods.forPayment(paymentMethod, intent.customer as string | null).id
+      intent.payment_method = this.methods.forPayment(
+        paymentMethod,
+        intent.customer as string | null
+      ).id
       intent.status = "requires_confirmation"
     }
-    void ctx
     return intent
   }
 
@@ -173,12 +180,14 @@ export class SetupIntents {
     }
     if (behaviour.kind === "authenticate" || behaviour.kind === "redirect") {
       const hosted = `${this.core.baseUrl()}/_emulator/hosted/${intent.id}`
-      intent.next_action = (returnUrl || behaviour.kind === "redirect"
-        ? { type: "redirect_to_url", redirect_to_url: { return_url: returnUrl, url: hosted } }
-        : {
-            type: "use_stripe_sdk",
-            use_stripe_sdk: { type: "three_d_secure_redirect", stripe_js: hosted },
-          }) as Stripe.SetupIntent.NextAction
+      intent.next_action = (
+        returnUrl || behaviour.kind === "redirect"
+          ? { type: "redirect_to_url", redirect_to_url: { return_url: returnUrl, url: hosted } }
+          : {
+              type: "use_stripe_sdk",
+              use_stripe_sdk: { type: "three_d_secure_redirect", stripe_js: hosted },
+            }
+      ) as Stripe.SetupIntent.NextAction
       intent.status = "requires_action"
       this.store.pendingActions.set(intent.id, {
         flow: behaviour.kind,
@@ -192,7 +201,11 @@ export class SetupIntents {
     return intent
   }
 
-  private succeed(intent: Stripe.SetupIntent, method: Stripe.PaymentMethod, ctx: RequestContext): void {
+  private succeed(
+    intent: Stripe.SetupIntent,
+    method: Stripe.PaymentMethod,
+    ctx: RequestContext
+  ): void {
     intent.status = "succeeded"
     intent.next_action = null
     this.store.pendingActions.delete(intent.id)
@@ -209,7 +222,8 @@ export class SetupIntents {
     if (!CONFIRMABLE.includes(intent.status)) throw unexpectedState(intent, "cancel")
     intent.status = "canceled"
     intent.cancellation_reason =
-      (str(params, "cancellation_reason") as Stripe.SetupIntent.CancellationReason | undefined) ?? null
+      (str(params, "cancellation_reason") as Stripe.SetupIntent.CancellationReason | undefined) ??
+      null
     intent.next_action = null
     this.store.pendingActions.delete(intent.id)
     this.core.emit("setup_intent.canceled", intent, ctx)

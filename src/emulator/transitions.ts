@@ -46,13 +46,7 @@ export const INTENT_TRANSITIONS: Readonly<Record<IntentStatus, readonly IntentSt
 
 /** What can be done to a PaymentIntent, through the API or as the shopper / the bank. */
 export type IntentAction =
-  | "update"
-  | "confirm"
-  | "capture"
-  | "cancel"
-  | "complete_action"
-  | "fail_action"
-  | "settle"
+  "update" | "confirm" | "capture" | "cancel" | "complete_action" | "fail_action" | "settle"
 
 /** The statuses each action is allowed from, in the order Stripe lists them. */
 export const ACTION_STATUSES: Readonly<Record<IntentAction, readonly IntentStatus[]>> = {

@@ -2,8 +2,8 @@ import { createHmac } from "crypto"
 import http from "http"
 import https from "https"
 import type Stripe from "stripe"
-import { EmulatorControlError, invalidRequest, resourceMissing } from "./errors"
-import { API_VERSION, typeMatches, type EmulatedEvent } from "./events"
+import { invalidRequest, resourceMissing } from "./errors"
+import { typeMatches, type EmulatedEvent } from "./events"
 import { paginate, type ListObject } from "./listing"
 import { applyMetadata, str, strings, type Params } from "./params"
 import { randomToken } from "./random"
@@ -11,7 +11,9 @@ import type { Store, StoredEndpoint } from "./store"
 
 /** `t=<unix>,v1=<hex hmac-sha256(secret, "<t>.<payload>")>`, what `constructEvent` verifies. */
 export function signatureHeader(payload: string, secret: string, timestamp: number): string {
-  const signature = createHmac("sha256", secret).update(`${timestamp}.${payload}`, "utf8").digest("hex")
+  const signature = createHmac("sha256", secret)
+    .update(`${timestamp}.${payload}`, "utf8")
+    .digest("hex")
   return `t=${timestamp},v1=${signature}`
 }
 
@@ -69,7 +71,12 @@ interface Job {
   notBefore: number
 }
 
-const DEFAULT_CONFIG: WebhookConfig = { duplicates: 0, reorder: false, delayMs: 0, timeoutMs: 10_000 }
+const DEFAULT_CONFIG: WebhookConfig = {
+  duplicates: 0,
+  reorder: false,
+  delayMs: 0,
+  timeoutMs: 10_000,
+}
 
 /**
  * Webhook endpoints and event delivery: signed POSTs, retries with backoff, and controls to
@@ -100,11 +107,14 @@ export class Webhooks {
   // Endpoints (API objects)
 
   addEndpoint(input: AddEndpointInput): { id: string; secret: string } {
-    const stored = this.createEndpoint({
-      url: input.url,
-      enabled_events: input.enabledEvents ?? ["*"],
-      ...(input.description ? { description: input.description } : {}),
-    }, input.secret)
+    const stored = this.createEndpoint(
+      {
+        url: input.url,
+        enabled_events: input.enabledEvents ?? ["*"],
+        ...(input.description ? { description: input.description } : {}),
+      },
+      input.secret
+    )
     return { id: stored.endpoint.id, secret: stored.secret }
   }
 
@@ -147,14 +157,16 @@ export class Webhooks {
     const endpoint = this.retrieve(id)
     const url = str(params, "url")
     if (url !== undefined) {
-      if (!/^https?:\/\/[^\s]+$/.test(url)) throw invalidRequest(`Invalid URL: ${url}`, { param: "url" })
+      if (!/^https?:\/\/[^\s]+$/.test(url))
+        throw invalidRequest(`Invalid URL: ${url}`, { param: "url" })
       endpoint.url = url
     }
     const events = strings(params, "enabled_events")
     if (events) endpoint.enabled_events = events
     const description = str(params, "description")
     if (description !== undefined) endpoint.description = description || null
-    if (params.disabled !== undefined) endpoint.status = params.disabled === true ? "disabled" : "enabled"
+    if (params.disabled !== undefined)
+      endpoint.status = params.disabled === true ? "disabled" : "enabled"
     if (params.metadata !== undefined) endpoint.metadata = applyMetadata(endpoint.metadata, params)
     return endpoint
   }
@@ -170,7 +182,13 @@ export class Webhooks {
     return paginate(items, params, "/v1/webhook_endpoints")
   }
 
-  endpoints(): { id: string; url: string; secret: string; enabledEvents: string[]; status: string }[] {
+  endpoints(): {
+    id: string
+    url: string
+    secret: string
+    enabledEvents: string[]
+    status: string
+  }[] {
     return [...this.store.webhookEndpoints.values()].map(({ endpoint, secret }) => ({
       id: endpoint.id,
       url: endpoint.url,
@@ -411,7 +429,9 @@ export class Webhooks {
         }
       )
       this.requests.add(request)
-      request.on("timeout", () => request.destroy(new Error(`Timed out after ${this.config.timeoutMs} ms`)))
+      request.on("timeout", () =>
+        request.destroy(new Error(`Timed out after ${this.config.timeoutMs} ms`))
+      )
       request.on("error", (error) => {
         this.requests.delete(request)
         resolve(record(null, error.message))
@@ -419,11 +439,4 @@ export class Webhooks {
       request.end(payload)
     })
   }
-}
-
-export { API_VERSION }
-
-/** Thrown for control calls about unknown events. */
-export function unknownEvent(id: string): EmulatorControlError {
-  return new EmulatorControlError(`No such event: '${id}'`, 404)
 }

@@ -1,4 +1,3 @@
-import { createRequire } from "module"
 import type {
   ConfigModule,
   EventBusService,
@@ -35,93 +34,15 @@ import {
   type WebhookJob,
   type WebhookPlan,
 } from "../core/webhook-events"
-import { LOCK_WAIT_MS, advisoryLockKeys, lockPollDelay } from "../core/webhook-lock"
+import {
+  acquireAdvisoryLock,
+  poolsFor,
+  type LockLease,
+  type PgQueryable,
+  type PluginPools,
+} from "../core/advisory-lock"
+import { LOCK_WAIT_MS } from "../core/webhook-lock"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
-
-// -------------------------------------------------------------------------------------------
-// The slice of `pg` the plugin uses (the package ships no type declarations).
-
-interface PgQueryResult<R> {
-  rows: R[]
-  rowCount: number | null
-}
-
-interface PgQueryable {
-  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgQueryResult<R>>
-}
-
-interface PgPoolClient extends PgQueryable {
-  release(error?: Error | boolean): void
-}
-
-interface PgPool extends PgQueryable {
-  connect(): Promise<PgPoolClient>
-  end(): Promise<void>
-  on(event: "error", listener: (error: Error) => void): void
-}
-
-interface PgModule {
-  Pool: new (config: Record<string, unknown>) => PgPool
-}
-
-interface PluginPools {
-  /** Holds advisory locks: one connection per lock held, never one per waiter. */
-  locks: PgPool
-  /** Short statements on the plugin's own table, so the route never waits behind a lock. */
-  queries: PgPool
-}
-
-/**
- * Pools per database, shared by every instance of the service in the process. They are the
- * plugin's own, apart from Medusa's TypeORM pool: a completion that holds a cart lock also
- * needs TypeORM connections, and taking both from one pool could starve it.
- */
-const pools = new Map<string, PluginPools>()
-
-function loadPg(): PgModule {
-  return createRequire(__filename)("pg") as PgModule
-}
-
-function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools {
-  const url = projectConfig.database_url
-  if (!url) {
-    throw new Error(
-      "medusa-stripe-payments: projectConfig.database_url is not set; webhooks and the cart lock need PostgreSQL"
-    )
-  }
-  const schema = projectConfig.database_schema
-  const extra = (projectConfig.database_extra ?? {}) as Record<string, unknown>
-  const { Pool } = loadPg()
-  const make = (max: number, name: string): PgPool => {
-    const pool = new Pool({
-      ...extra,
-      connectionString: url,
-      max,
-      idleTimeoutMillis: 10_000,
-      allowExitOnIdle: true,
-      application_name: `medusa-stripe-payments:${name}`,
-      ...(schema && /^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)
-        ? { options: `-c search_path=${schema},public` }
-        : {}),
-    })
-    // An idle client that loses its connection must not crash the process.
-    pool.on("error", () => undefined)
-    return pool
-  }
-  return { locks: make(10, "locks"), queries: make(4, "queries") }
-}
-
-function poolsFor(configModule: ConfigModule): PluginPools {
-  const key = `${configModule.projectConfig.database_url}|${configModule.projectConfig.database_schema ?? ""}`
-  let found = pools.get(key)
-  if (!found) {
-    found = createPools(configModule.projectConfig)
-    pools.set(key, found)
-  }
-  return found
-}
-
-// -------------------------------------------------------------------------------------------
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
@@ -145,24 +66,6 @@ function messageOf(error: unknown): string {
     return error.message || error.name
   }
   return typeof error === "string" ? error : JSON.stringify(error)
-}
-
-/** A held advisory lock and the connection that holds it. */
-export interface LockLease {
-  readonly name: string
-  /** The holding connection; statements on the plugin's own table may run on it. */
-  readonly client: PgQueryable
-  release(): Promise<void>
-}
-
-export class LockTimeoutError extends Error {
-  constructor(
-    readonly lockName: string,
-    waitedMs: number
-  ) {
-    super(`Timed out after ${waitedMs} ms waiting for the lock on ${lockName}`)
-    this.name = "LockTimeoutError"
-  }
 }
 
 /** One failed attempt at an event; `final` once the event is left as failed. */
@@ -342,61 +245,9 @@ export default class StripeWebhookHandlerService {
   // -----------------------------------------------------------------------------------------
   // Locks
 
-  /**
-   * Takes the Postgres advisory lock `name` (shared by every process on the database) on a
-   * connection of the plugin's lock pool. Waiters poll with `pg_try_advisory_lock` instead of
-   * blocking, so that they hold no connection while they wait.
-   */
-  async acquireLock(name: string, waitMs: number = LOCK_WAIT_MS): Promise<LockLease> {
-    const [high, low] = advisoryLockKeys(name)
-    const pool = this.pools.locks
-    const started = Date.now()
-    for (let attempt = 0; ; attempt += 1) {
-      const client = await pool.connect()
-      let locked = false
-      try {
-        const { rows } = await client.query<{ locked: boolean }>(
-          "SELECT pg_try_advisory_lock($1, $2) AS locked",
-          [high, low]
-        )
-        locked = rows[0]?.locked === true
-      } catch (error) {
-        client.release(error instanceof Error ? error : true)
-        throw error
-      }
-      if (locked) {
-        return this.lease(name, client, high, low)
-      }
-      client.release()
-      const waited = Date.now() - started
-      if (waited >= waitMs) {
-        throw new LockTimeoutError(name, waited)
-      }
-      await sleep(Math.min(lockPollDelay(attempt), Math.max(1, waitMs - waited)))
-    }
-  }
-
-  private lease(name: string, client: PgPoolClient, high: number, low: number): LockLease {
-    let released = false
-    return {
-      name,
-      client,
-      release: async () => {
-        if (released) return
-        released = true
-        try {
-          const { rows } = await client.query<{ unlocked: boolean }>(
-            "SELECT pg_advisory_unlock($1, $2) AS unlocked",
-            [high, low]
-          )
-          // A connection that somehow holds the lock no longer is never reused.
-          client.release(rows[0]?.unlocked === true ? undefined : true)
-        } catch (error) {
-          // Destroying the connection ends its session, and with it the lock.
-          client.release(error instanceof Error ? error : true)
-        }
-      },
-    }
+  /** Takes the Postgres advisory lock `name`, shared by every process on the database. */
+  acquireLock(name: string, waitMs: number = LOCK_WAIT_MS): Promise<LockLease> {
+    return acquireAdvisoryLock(this.pools.locks, name, waitMs)
   }
 
   async withLock<T>(name: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
