@@ -474,6 +474,23 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
     expect(await ordersOf(cart.id)).toHaveLength(0)
   })
 
+  it("records no refund when an order canceled before capture releases the authorization", async () => {
+    const cart = await stripeCheckout()
+    const intentId = intentIdOf(cart)
+    await emu.confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+    const order = await waitForOrder(cart.id)
+    await e2e.admin.post(`/admin/orders/${order.id}/cancel`)
+    await emu.webhooks.flush()
+    const released = emulatorEvent("charge.refunded", intentId)
+    await waitFor(async () => (await eventRow(released.id))?.status === "processed", {
+      timeoutMs: 20_000,
+      description: `event ${released.id} processed`,
+    })
+    expect(await e2e.db.count(`SELECT count(*) FROM refund WHERE order_id = $1`, [order.id])).toBe(
+      0
+    )
+  })
+
   it("retries a failing event, then leaves it failed with its id logged", async () => {
     const event = fakeEvent("payment_intent.succeeded", {
       id: "pi_e2emissingcart",

@@ -118,7 +118,13 @@ async function timed<T>(
 ): Promise<T> {
   await observer?.before?.(name)
   const started = process.hrtime.bigint()
-  const result = await fn()
+  let result: T
+  try {
+    result = await fn()
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    throw new Error(`${name} (after ${Math.round(msSince(started))} ms): ${message}`)
+  }
   const ms = msSince(started)
   record(ms)
   await observer?.after?.(name, ms)

@@ -636,6 +636,10 @@ export default class StripeWebhookHandlerService {
    * Stripe dashboard), once each. Refunds the plugin made carry a marker and are skipped.
    */
   async recordRefunds(paymentIntentId: string, charge: Stripe.Charge): Promise<string> {
+    if (!charge.captured) {
+      // Canceling an uncaptured intent releases the authorization; no money went back.
+      return `authorization of ${paymentIntentId} released; nothing was refunded`
+    }
     const payment = (await this.paymentsOfIntent(paymentIntentId)).find((p) => p.order_id)
     if (!payment?.order_id) {
       throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)

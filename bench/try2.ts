@@ -1,0 +1,43 @@
+import { buildSeedData, sleep } from "../__tests__/support"
+import { setupEnvironment, startConfig, type ConfigName } from "./lib/setup"
+import { checkoutOnce, openShop, runPool, type StepName } from "./lib/shop"
+
+async function main(): Promise<void> {
+  const bench = await setupEnvironment({
+    seed: buildSeedData({ providers: ["stripe", "manual"], inventory: 1_000_000 }),
+  })
+  try {
+    for (const name of (process.env.CONFIGS ?? "manual").split(",") as ConfigName[]) {
+      const running = await startConfig(bench, bench.configs[name])
+      try {
+        const shop = await openShop(running.store, running.admin, bench.emulator, running.config.provider)
+        const c = Number(process.env.C ?? 16)
+        const current = new Map<number, StepName>()
+        const p = runPool(c, c, (i) =>
+          checkoutOnce(shop, {
+            email: `w${i}-${name}@example.com`,
+            observer: { before: (s) => void current.set(i, s), after: () => undefined },
+          })
+        )
+        await sleep(12000)
+        console.log("steps in flight", JSON.stringify([...current.entries()]))
+        const rows = await bench.db.query(
+          "select pid, state, wait_event_type, wait_event, now()-xact_start as xact, left(query, 160) as q from pg_stat_activity where datname = current_database() order by xact_start"
+        )
+        console.log(rows)
+        const r = await p
+        console.log(r.errors.length, r.elapsedMs)
+        console.log(running.backend.logs().slice(-30).join("\n"))
+      } finally {
+        await running.backend.stop()
+      }
+    }
+  } finally {
+    await bench.shutdown()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
