@@ -13,21 +13,21 @@ async function main(): Promise<void> {
         const shop = await openShop(running.store, running.admin, bench.emulator, running.config.provider)
         const c = Number(process.env.C ?? 16)
         const current = new Map<number, StepName>()
-        const p = runPool(c, c, (i) =>
+        const p = runPool(c * 3, c, (i) =>
           checkoutOnce(shop, {
             email: `w${i}-${name}@example.com`,
             observer: { before: (s) => void current.set(i, s), after: () => undefined },
           })
         )
-        await sleep(12000)
+        await sleep(25000)
         console.log("steps in flight", JSON.stringify([...current.entries()]))
         const rows = await bench.db.query(
-          "select pid, state, wait_event_type, wait_event, now()-xact_start as xact, left(query, 160) as q from pg_stat_activity where datname = current_database() order by xact_start"
+          "select state, count(*)::int as n, min(left(query, 120)) as q from pg_stat_activity where datname = current_database() group by state"
         )
         console.log(rows)
         const r = await p
         console.log(r.errors.length, r.elapsedMs)
-        console.log(running.backend.logs().slice(-30).join("\n"))
+        console.log(r.errors.slice(0,3))
       } finally {
         await running.backend.stop()
       }

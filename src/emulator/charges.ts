@@ -342,6 +342,28 @@ export class Charges {
   release(charge: Stripe.Charge): void {
     charge.refunded = true
     charge.amount_refunded = charge.amount
+    // Stripe records the released authorization as a refund of the uncaptured amount.
+    const id = this.store.id("re")
+    this.store.refunds.set(id, {
+      id,
+      object: "refund",
+      amount: charge.amount,
+      balance_transaction: null,
+      charge: charge.id,
+      created: this.store.now(),
+      currency: charge.currency,
+      metadata: {},
+      payment_intent: typeof charge.payment_intent === "string" ? charge.payment_intent : null,
+      reason: null,
+      receipt_number: null,
+      source_transfer_reversal: null,
+      status: "succeeded",
+      transfer_reversal: null,
+    })
+    this.store.chargeRefunds.set(charge.id, [
+      ...(this.store.chargeRefunds.get(charge.id) ?? []),
+      id,
+    ])
   }
 
   /** Settles a pending (bank debit) charge. */
