@@ -121,8 +121,12 @@ export function officialDependencyVersion(name: string): string | undefined {
   return installedVersion(OFFICIAL_DIR, name)
 }
 
+/** PostgreSQL connections per backend (Medusa's default of 10 deadlocks at 16 concurrent checkouts). */
+export const DATABASE_POOL_SIZE = 32
+
 /**
- * The app's medusa-config.js: the repository's, except that BENCH_MANUAL_ONLY=1 leaves only
+ * The app's medusa-config.js: the repository's, with a database pool of
+ * {@link DATABASE_POOL_SIZE} for every backend; BENCH_MANUAL_ONLY=1 leaves only
  * medusa-payment-manual (the backend without any Stripe plugin).
  */
 function writeBenchConfig(app: ScratchApp): void {
@@ -131,10 +135,15 @@ function writeBenchConfig(app: ScratchApp): void {
     path.join(app.dir, "medusa-config.js"),
     [
       `const config = require(${base})`,
-      `module.exports =`,
+      `const projectConfig = {`,
+      `  ...config.projectConfig,`,
+      `  database_extra: { ...config.projectConfig.database_extra, max: ${DATABASE_POOL_SIZE} },`,
+      `}`,
+      `const plugins =`,
       `  process.env.BENCH_MANUAL_ONLY === "1"`,
-      `    ? { ...config, plugins: config.plugins.filter((p) => p === "medusa-payment-manual") }`,
-      `    : config`,
+      `    ? config.plugins.filter((p) => p === "medusa-payment-manual")`,
+      `    : config.plugins`,
+      `module.exports = { ...config, projectConfig, plugins }`,
       "",
     ].join("\n")
   )
@@ -195,7 +204,7 @@ export async function setupEnvironment(options: SetupOptions): Promise<BenchEnvi
         env: {
           STRIPE_PLUGIN_RESOLVE: officialPluginDir,
           BENCH_STRIPE_SHIM_FROM: officialPluginDir,
-          NODE_OPTIONS: `--require ${SHIM}`,
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${SHIM}`.trim(),
         },
       },
       manual: {

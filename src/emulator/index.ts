@@ -1,4 +1,5 @@
 import type Stripe from "stripe"
+import "./dependencies"
 import { Charges } from "./charges"
 import {
   DEFAULT_HOLD_MS,
