@@ -351,6 +351,40 @@ describe("checkout through a real Medusa backend", () => {
     })
   })
 
+  describe("GET /admin/stripe/orders/:id/payments", () => {
+    it("shows the admin what Stripe knows about the order's payment", async () => {
+      const order = await paidOrder()
+      await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+      await e2e.admin.post(`/admin/orders/${order.id}/refund`, { amount: 700, reason: "other" })
+      const { payments } = await e2e.admin.get<{ payments: Array<Record<string, unknown>> }>(
+        `/admin/stripe/orders/${order.id}/payments`
+      )
+      const intentId = (await paymentRow(order.id))?.data.id
+      expect(payments).toHaveLength(1)
+      expect(payments[0]).toMatchObject({
+        provider_id: "stripe",
+        payment_intent_id: intentId,
+        dashboard_url: `https://dashboard.stripe.com/test/payments/${intentId}`,
+        status: "succeeded",
+        amount_captured: order.total,
+        amount_refunded: 700,
+        payment_method: { type: "card", brand: "visa", last4: "4242" },
+        refunds: [expect.objectContaining({ amount: 700, made_outside_medusa: false })],
+      })
+    })
+
+    it("answers 401 without an admin session", async () => {
+      const order = await paidOrder()
+      const response = await e2e.store.request("GET", `/admin/stripe/orders/${order.id}/payments`)
+      expect(response.status).toBe(401)
+    })
+
+    it("answers 404 for an unknown order", async () => {
+      const response = await e2e.admin.request("GET", "/admin/stripe/orders/order_missing/payments")
+      expect(response.status).toBe(404)
+    })
+  })
+
   it("never sends the secret key to the storefront", async () => {
     const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
     expect(JSON.stringify(cart)).not.toContain(e2e.secrets.apiKey)

@@ -81,9 +81,14 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     return (this.constructor as ProcessorClass).settings
   }
 
-  /** The Stripe client, for the webhook handler and for merchants extending the plugin. */
+  /** The Stripe client, for the admin routes and for merchants extending the plugin. */
   get stripe(): Stripe {
     return this.stripe_
+  }
+
+  /** Whether the configured key is a live one (for links into the Stripe dashboard). */
+  get livemode(): boolean {
+    return /^(sk|rk)_live_/.test(this.options_.apiKey)
   }
 
   async initiatePayment(
