@@ -13,7 +13,7 @@ import { crashCases, crashDuringCompletion, type CrashResult } from "./scenarios
 import { runHostileWebhooks } from "./scenarios/hostile-webhooks"
 import { runOutage } from "./scenarios/outage"
 import { runStoreInput } from "./scenarios/store-input"
-import { runStripeFaults } from "./scenarios/stripe-faults"
+import { faultAfterAuthorization, runStripeFaults } from "./scenarios/stripe-faults"
 
 const scale = chaosScale()
 const summary = newSummary(scale)
@@ -82,7 +82,9 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
   afterAll(async () => {
     summary.durationMs = Date.now() - started
     const table = renderTable(summary.rows)
-    process.stdout.write(`\n[chaos] ${scale.name} run, ${Math.round(summary.durationMs / 1000)} s\n${table}\n`)
+    process.stdout.write(
+      `\n[chaos] ${scale.name} run, ${Math.round(summary.durationMs / 1000)} s\n${table}\n`
+    )
     if (summary.anomalies.length > 0) {
       process.stdout.write(
         `[chaos] anomalies:\n${summary.anomalies
@@ -92,7 +94,9 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
       )
     }
     const written = writeSummary(summary)
-    process.stdout.write(`[chaos] written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}\n`)
+    process.stdout.write(
+      `[chaos] written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}\n`
+    )
     const dump = process.env.CHAOS_LOG_DIR
     if (dump && e2e) {
       fs.mkdirSync(dump, { recursive: true })
@@ -126,7 +130,10 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
         orders: result.ledger.orders,
         charges: result.ledger.charges,
         anomalies: found.length,
-        note: result.medusaNotes.length > 0 ? `${result.medusaNotes.length} unclear answers from Medusa core` : "",
+        note:
+          result.medusaNotes.length > 0
+            ? `${result.medusaNotes.length} unclear answers from Medusa core`
+            : "",
       },
       found,
       { cases: result.cases, medusaNotes: result.medusaNotes, abandonedWithoutEmail: abandoned }
@@ -162,11 +169,33 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
     expect(result.ledger.orders).toBe(result.checkouts)
   })
 
+  it("keeps the cart completable when Stripe fails right after authorizing, while the order is written", async () => {
+    const result = await faultAfterAuthorization(ctx)
+    report(
+      {
+        scenario: "stripe fault after authorization",
+        cases: 1,
+        injected: result.hit ? scale.sdkMaxNetworkRetries + 1 : 0,
+        orders: result.ledger.orders,
+        charges: result.ledger.charges,
+        anomalies: result.anomalies.length,
+        note: result.hit
+          ? `first answer: ${result.firstAnswer.slice(0, 60)}`
+          : "the failure came too late to land inside the completion",
+      },
+      result.anomalies,
+      { ...result, ledger: { ...result.ledger, anomalies: undefined } }
+    )
+    expect(describeAnomalies(result.anomalies)).toEqual([])
+  })
+
   it("makes exactly one order when the backend is killed between Stripe's authorization and the order", async () => {
     const results: CrashResult[] = []
     for (const crash of crashCases(scale.crashDelaysMs)) {
       const result = await crashDuringCompletion(ctx, crash)
-      ctx.progress(`crash ${crash.label}: orders at kill ${result.ordersAtKill}, order ${result.orderId}`)
+      ctx.progress(
+        `crash ${crash.label}: orders at kill ${result.ordersAtKill}, order ${result.orderId}`
+      )
       results.push(result)
     }
     const found = results.flatMap((r) => r.anomalies)
@@ -284,6 +313,8 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
       }
       return
     }
-    expect(audit.advisories.filter((a) => a.severity === "high" || a.severity === "critical")).toEqual([])
+    expect(
+      audit.advisories.filter((a) => a.severity === "high" || a.severity === "critical")
+    ).toEqual([])
   })
 })

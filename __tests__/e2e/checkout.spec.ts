@@ -80,6 +80,14 @@ describe("checkout through a real Medusa backend", () => {
       expect(intentsForCart(order.cart_id)).toHaveLength(1)
     })
 
+    it("completes the cart with a single Stripe call", async () => {
+      const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
+      await emulator().confirmPaymentIntent(intentIdOf(cart), { payment_method: "pm_card_visa" })
+      emulator().resetCounters()
+      expectOrder(await completeCart(e2e.store, cart.id))
+      expect(emulator().counters()).toEqual({ "GET /v1/payment_intents/:id": 1 })
+    })
+
     it("captures the whole amount from the admin", async () => {
       await e2e.admin.post(`/admin/orders/${order.id}/capture`)
       const payment = await paymentRow(order.id)

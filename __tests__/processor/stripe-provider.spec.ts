@@ -384,6 +384,30 @@ describe("StripeProviderService", () => {
       expect(await processor.getPaymentStatus(data)).toBe(PaymentSessionStatus.AUTHORIZED)
     })
 
+    it("trusts an authorization read moments ago instead of asking Stripe again", async () => {
+      const { context, data } = await initiate()
+      await emulator.confirmPaymentIntent(data.id, { payment_method: "pm_card_visa" })
+      const authorized = unwrap(
+        await processor.authorizePayment(data, { cart_id: context.resource_id })
+      )
+      emulator.resetCounters()
+      expect(await processor.getPaymentStatus(authorized.data)).toBe(
+        PaymentSessionStatus.AUTHORIZED
+      )
+      expect(stripeCalls()).toBe(0)
+    })
+
+    it("asks Stripe again once the authorization is no longer fresh", async () => {
+      const { context, data } = await initiate()
+      await emulator.confirmPaymentIntent(data.id, { payment_method: "pm_card_visa" })
+      const authorized = unwrap(
+        await processor.authorizePayment(data, { cart_id: context.resource_id })
+      )
+      const stale = { ...authorized.data, synced_at: Date.now() - 60_000 }
+      unwrap(await processor.cancelPayment(stale))
+      expect(await processor.getPaymentStatus(stale)).toBe(PaymentSessionStatus.CANCELED)
+    })
+
     it("reports a canceled intent as canceled", async () => {
       const { data } = await initiate()
       unwrap(await processor.cancelPayment(data))

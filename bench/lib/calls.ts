@@ -47,7 +47,11 @@ function callCounter(shop: Shop, settleMs: number, into: StepCalls[]): StepObser
  * Flow A: a first-time customer checks out, the merchant captures and refunds part of it.
  * Flow B: the same customer checks out again and the merchant cancels the order.
  */
-export async function measureCalls(shop: Shop, email: string, settleMs = 300): Promise<CallsResult> {
+export async function measureCalls(
+  shop: Shop,
+  email: string,
+  settleMs = 300
+): Promise<CallsResult> {
   const firstTime: StepCalls[] = []
   const observerA = callCounter(shop, settleMs, firstTime)
   const a = await checkoutOnce(shop, { email, observer: observerA })

@@ -86,7 +86,9 @@ export function ensureOfficialPlugin(): string {
   if (installedVersion(OFFICIAL_DIR, OFFICIAL_PACKAGE) === OFFICIAL_VERSION) {
     return pluginDir
   }
-  log(`installing ${OFFICIAL_PACKAGE}@${OFFICIAL_VERSION} into ${path.relative(REPO_ROOT, OFFICIAL_DIR)}`)
+  log(
+    `installing ${OFFICIAL_PACKAGE}@${OFFICIAL_VERSION} into ${path.relative(REPO_ROOT, OFFICIAL_DIR)}`
+  )
   fs.mkdirSync(OFFICIAL_DIR, { recursive: true })
   fs.writeFileSync(
     path.join(OFFICIAL_DIR, "package.json"),
@@ -108,7 +110,9 @@ export function ensureOfficialPlugin(): string {
     throw new Error(`npm install ${OFFICIAL_PACKAGE} failed:\n${result.stdout}\n${result.stderr}`)
   }
   if (installedVersion(OFFICIAL_DIR, OFFICIAL_PACKAGE) !== OFFICIAL_VERSION) {
-    throw new Error(`${OFFICIAL_PACKAGE}@${OFFICIAL_VERSION} is not in ${OFFICIAL_DIR} after install`)
+    throw new Error(
+      `${OFFICIAL_PACKAGE}@${OFFICIAL_VERSION} is not in ${OFFICIAL_DIR} after install`
+    )
   }
   if (fs.existsSync(path.join(OFFICIAL_DIR, "node_modules", "@medusajs", "medusa"))) {
     throw new Error(`npm installed a second @medusajs/medusa into ${OFFICIAL_DIR}`)
@@ -237,13 +241,21 @@ export async function startConfig(
     official: OFFICIAL_PACKAGE,
     manual: undefined,
   }
-  const stripePlugins = names.filter((n) => n === "medusa-stripe-payments" || n === OFFICIAL_PACKAGE)
+  const stripePlugins = names.filter(
+    (n) => n === "medusa-stripe-payments" || n === OFFICIAL_PACKAGE
+  )
   const want = expected[config.name]
-  if ((want && (stripePlugins.length !== 1 || stripePlugins[0] !== want)) || (!want && stripePlugins.length > 0)) {
+  if (
+    (want && (stripePlugins.length !== 1 || stripePlugins[0] !== want)) ||
+    (!want && stripePlugins.length > 0)
+  ) {
     await backend.stop()
     throw new Error(`Backend ${config.name} loaded ${names.join(", ")}`)
   }
-  if (config.name === "official" && !backend.logs().some((l) => l.startsWith("[bench-shim] stripe@"))) {
+  if (
+    config.name === "official" &&
+    !backend.logs().some((l) => l.startsWith("[bench-shim] stripe@"))
+  ) {
     await backend.stop()
     throw new Error("The Stripe host shim did not load in the official plugin's backend")
   }

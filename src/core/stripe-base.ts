@@ -32,10 +32,20 @@ const MEDUSA_STATUS: Readonly<Record<SessionStatus, PaymentSessionStatus>> = {
 }
 
 /**
- * Medusa asks for the intent again right after authorizing it, within the same cart
- * completion; an intent read this recently is not read a second time.
+ * During one cart completion Medusa reads the payment three times: it authorizes it, asks for
+ * its data to create the Payment, and checks its status before creating the order. An intent
+ * that `authorizePayment` found authorized (and verified against the cart) this recently is
+ * not read from Stripe again.
  */
 const FRESH_SNAPSHOT_MS = 10_000
+
+function isFreshAuthorization(data: StripeSessionData, now: number = Date.now()): boolean {
+  return (
+    data.synced_at !== undefined &&
+    now - data.synced_at < FRESH_SNAPSHOT_MS &&
+    toSessionStatus(data) === "authorized"
+  )
+}
 
 /** The part of Medusa's cart service the plugin uses to check the amount it is about to accept. */
 interface CartTotals {
@@ -163,6 +173,9 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     paymentSessionData: Record<string, unknown>
   ): Promise<PaymentSessionStatus> {
     const data = parseSessionData(paymentSessionData)
+    if (isFreshAuthorization(data)) {
+      return MEDUSA_STATUS.authorized
+    }
     const intent = await this.stripe_.paymentIntents.retrieve(data.id)
     return MEDUSA_STATUS[toSessionStatus(intent)]
   }
@@ -172,11 +185,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   ): Promise<PaymentProcessorError | SessionResponse> {
     try {
       const data = parseSessionData(paymentSessionData)
-      const fresh =
-        data.synced_at !== undefined &&
-        Date.now() - data.synced_at < FRESH_SNAPSHOT_MS &&
-        toSessionStatus(data) === "authorized"
-      if (fresh) {
+      if (isFreshAuthorization(data)) {
         return data
       }
       const intent = await this.stripe_.paymentIntents.retrieve(data.id)

@@ -51,7 +51,10 @@ export function crashCases(delays: number[]): CrashCase[] {
  * redelivers the intent's events and the shopper retries: exactly one order must exist, paid by
  * that intent, for its amount, authorized and not captured.
  */
-export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase): Promise<CrashResult> {
+export async function crashDuringCompletion(
+  ctx: ChaosContext,
+  crash: CrashCase
+): Promise<CrashResult> {
   const { emu } = ctx
   const anomalies: Anomaly[] = []
   const target = await checkoutTarget(ctx)
@@ -87,7 +90,10 @@ export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase)
       () =>
         emu
           .requestLog()
-          .some((entry) => entry.route === RETRIEVE && entry.path.includes(intentId) && entry.status === 200),
+          .some(
+            (entry) =>
+              entry.route === RETRIEVE && entry.path.includes(intentId) && entry.status === 200
+          ),
       { timeoutMs: 20_000, intervalMs: 1, description: "Stripe answering the authorization read" }
     )
     if (crash.afterResponseMs > 0) {
@@ -95,7 +101,9 @@ export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase)
     }
   }
   const exit = await ctx.backend().kill("SIGKILL")
-  const ordersAtKill = await ctx.e2e.db.count(`SELECT count(*) FROM "order" WHERE cart_id = $1`, [cartId])
+  const ordersAtKill = await ctx.e2e.db.count(`SELECT count(*) FROM "order" WHERE cart_id = $1`, [
+    cartId,
+  ])
   emu.faults.setLatency(0, RETRIEVE)
   const shopperSaw = await inFlight
 
@@ -117,16 +125,24 @@ export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase)
     orderId = await shopper.complete()
   } catch (error) {
     anomalies.push(
-      anomaly(SCENARIO, "cart not retryable", `${crash.label}: cart ${cartId}: ${String(error)}; shopper saw ${shopperSaw}`)
+      anomaly(
+        SCENARIO,
+        "cart not retryable",
+        `${crash.label}: cart ${cartId}: ${String(error)}; shopper saw ${shopperSaw}`
+      )
     )
   }
   const settle = await settleWebhooks(ctx, 60_000)
   if (!settle.settled) {
-    anomalies.push(anomaly(SCENARIO, "webhooks did not settle", JSON.stringify(settle.stuck.slice(0, 5))))
+    anomalies.push(
+      anomaly(SCENARIO, "webhooks did not settle", JSON.stringify(settle.stuck.slice(0, 5)))
+    )
   }
   for (const failure of shopper.result.failures) {
     if (failure.status !== "no answer" && !failure.clear) {
-      anomalies.push(anomaly(SCENARIO, "unclear error", `${failure.step}: ${failure.status} ${failure.message}`))
+      anomalies.push(
+        anomaly(SCENARIO, "unclear error", `${failure.step}: ${failure.status} ${failure.message}`)
+      )
     }
   }
 
@@ -139,7 +155,11 @@ export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase)
     orderTotal = order.total
     if (order.total !== intent?.amount) {
       anomalies.push(
-        anomaly(SCENARIO, "amount mismatch", `${crash.label}: order total ${order.total}, intent ${intent?.amount}`)
+        anomaly(
+          SCENARIO,
+          "amount mismatch",
+          `${crash.label}: order total ${order.total}, intent ${intent?.amount}`
+        )
       )
     }
     const payments = order.payments ?? []
@@ -153,16 +173,22 @@ export async function crashDuringCompletion(ctx: ChaosContext, crash: CrashCase)
       )
     }
   }
-  const captures = emu.requestLog().filter((entry) => entry.route === CAPTURE && entry.path.includes(intentId))
+  const captures = emu
+    .requestLog()
+    .filter((entry) => entry.route === CAPTURE && entry.path.includes(intentId))
   if (captures.length > 0) {
-    anomalies.push(anomaly(SCENARIO, "unexpected capture", `${crash.label}: ${captures.length} capture calls`))
+    anomalies.push(
+      anomaly(SCENARIO, "unexpected capture", `${crash.label}: ${captures.length} capture calls`)
+    )
   }
   const unprocessed = await ctx.e2e.db.query<{ id: string; status: string }>(
     `SELECT id, status FROM stripe_webhook_event WHERE resource_id = $1 AND status NOT IN ('processed', 'ignored')`,
     [cartId]
   )
   if (unprocessed.length > 0) {
-    anomalies.push(anomaly(SCENARIO, "event not processed", `${crash.label}: ${JSON.stringify(unprocessed)}`))
+    anomalies.push(
+      anomaly(SCENARIO, "event not processed", `${crash.label}: ${JSON.stringify(unprocessed)}`)
+    )
   }
   return {
     label: crash.label,

@@ -1,5 +1,11 @@
 import { sleep, type Cart } from "../../support"
-import { anomaly, isClearError, messageOf, type Anomaly, type ChaosContext } from "../support/context"
+import {
+  anomaly,
+  isClearError,
+  messageOf,
+  type Anomaly,
+  type ChaosContext,
+} from "../support/context"
 import { checkoutTarget } from "../support/fixtures"
 import { checkLedger, settleWebhooks, type LedgerResult } from "../support/ledger"
 import { Shopper } from "../support/shopper"
@@ -45,7 +51,9 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
   const carts: OutageCart[] = groups.flatMap((group, g) =>
     Array.from({ length: scale.outageCartsPerGroup }, (_, i) => ({
       group,
-      shopper: new Shopper(ctx, 20_000 + g * 100 + i, { email: `outage-${group}-${i}@example.com` }),
+      shopper: new Shopper(ctx, 20_000 + g * 100 + i, {
+        email: `outage-${group}-${i}@example.com`,
+      }),
     }))
   )
   await mapConcurrent(carts, 4, async (entry) => {
@@ -86,20 +94,32 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
           slowest = Math.max(slowest, ms)
           if (res.ok) {
             anomalies.push(
-              anomaly(SCENARIO, "success without Stripe", `${path} answered ${res.status} while Stripe was unreachable`)
+              anomaly(
+                SCENARIO,
+                "success without Stripe",
+                `${path} answered ${res.status} while Stripe was unreachable`
+              )
             )
           } else {
             refused += 1
             if (!isClearError(res.status, res.body)) {
-              anomalies.push(anomaly(SCENARIO, "unclear error", `${path}: ${res.status} ${messageOf(res.body)}`))
+              anomalies.push(
+                anomaly(SCENARIO, "unclear error", `${path}: ${res.status} ${messageOf(res.body)}`)
+              )
             }
           }
           if (ms > answerBoundMs) {
-            anomalies.push(anomaly(SCENARIO, "slow answer", `${path} took ${ms} ms (bound ${answerBoundMs} ms)`))
+            anomalies.push(
+              anomaly(SCENARIO, "slow answer", `${path} took ${ms} ms (bound ${answerBoundMs} ms)`)
+            )
           }
         } catch (error) {
           anomalies.push(
-            anomaly(SCENARIO, "no answer", `${path} after ${Date.now() - started} ms: ${String(error)}`)
+            anomaly(
+              SCENARIO,
+              "no answer",
+              `${path} after ${Date.now() - started} ms: ${String(error)}`
+            )
           )
         }
         await sleep(2_000)
@@ -108,7 +128,9 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
     const health = async () => {
       while (Date.now() < outageEnds) {
         healthChecks += 1
-        const ok = await fetch(`${ctx.backend().url}/health`, { signal: AbortSignal.timeout(5_000) })
+        const ok = await fetch(`${ctx.backend().url}/health`, {
+          signal: AbortSignal.timeout(5_000),
+        })
           .then((res) => res.ok)
           .catch(() => false)
         if (!ok) healthFailures += 1
@@ -126,7 +148,13 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
   const recovered = Date.now()
   ctx.progress(`${SCENARIO}: Stripe is back after ${recovered - outageStarted} ms`)
   if (healthFailures > 0) {
-    anomalies.push(anomaly(SCENARIO, "unhealthy backend", `${healthFailures}/${healthChecks} health checks failed`))
+    anomalies.push(
+      anomaly(
+        SCENARIO,
+        "unhealthy backend",
+        `${healthFailures}/${healthChecks} health checks failed`
+      )
+    )
   }
 
   await mapConcurrent(
@@ -140,16 +168,24 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
         await entry.shopper.complete()
       } catch (error) {
         anomalies.push(
-          anomaly(SCENARIO, "cart not retryable", `${entry.group} cart ${entry.shopper.result.cartId}: ${String(error)}`)
+          anomaly(
+            SCENARIO,
+            "cart not retryable",
+            `${entry.group} cart ${entry.shopper.result.cartId}: ${String(error)}`
+          )
         )
       }
     }
   )
   const settle = await settleWebhooks(ctx, 90_000)
   if (!settle.settled) {
-    anomalies.push(anomaly(SCENARIO, "webhooks did not settle", JSON.stringify(settle.stuck.slice(0, 5))))
+    anomalies.push(
+      anomaly(SCENARIO, "webhooks did not settle", JSON.stringify(settle.stuck.slice(0, 5)))
+    )
   }
-  const cartIds = carts.map((entry) => entry.shopper.result.cartId).filter((id): id is string => Boolean(id))
+  const cartIds = carts
+    .map((entry) => entry.shopper.result.cartId)
+    .filter((id): id is string => Boolean(id))
   const ledger = await checkLedger(ctx, SCENARIO, cartIds)
   for (const found of ledger.anomalies) {
     const entry = carts.find((c) => found.detail.includes(c.shopper.result.cartId ?? "-"))

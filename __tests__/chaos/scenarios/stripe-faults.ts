@@ -1,7 +1,19 @@
 import type { FaultKind, FaultTiming } from "../../../src/emulator"
-import { anomaly, type Anomaly, type ChaosContext } from "../support/context"
+import { waitFor } from "../../support"
+import {
+  anomaly,
+  isClearError,
+  messageOf,
+  type Anomaly,
+  type ChaosContext,
+} from "../support/context"
 import { checkoutTarget } from "../support/fixtures"
-import { checkLedger, settleWebhooks, type LedgerResult, type SettleResult } from "../support/ledger"
+import {
+  checkLedger,
+  settleWebhooks,
+  type LedgerResult,
+  type SettleResult,
+} from "../support/ledger"
 import { Shopper, type FailedRequest, type ShopperResult } from "../support/shopper"
 import { mapConcurrent, percentile } from "../support/stats"
 
@@ -72,11 +84,9 @@ export async function runStripeFaults(ctx: ChaosContext): Promise<FaultRunResult
       Array.from({ length: scale.checkouts }, (_, i) => i),
       scale.concurrency,
       async (index) => {
-        const result = await new Shopper(ctx, index, { email: `chaos-${index}@example.com` }).checkout(
-          target.regionId,
-          target.variantId,
-          target.country
-        )
+        const result = await new Shopper(ctx, index, {
+          email: `chaos-${index}@example.com`,
+        }).checkout(target.regionId, target.variantId, target.country)
         done += 1
         if (done % Math.max(1, Math.round(scale.checkouts / 10)) === 0) {
           ctx.progress(`${SCENARIO}: ${done}/${scale.checkouts} checkouts`)
@@ -126,16 +136,28 @@ export async function runStripeFaults(ctx: ChaosContext): Promise<FaultRunResult
     }
     for (const failure of result.failures) {
       const key = errorKey(failure)
-      const entry = errors.get(key) ?? { status: failure.status, message: key.slice(key.indexOf("|") + 1), count: 0 }
+      const entry = errors.get(key) ?? {
+        status: failure.status,
+        message: key.slice(key.indexOf("|") + 1),
+        count: 0,
+      }
       entry.count += 1
       errors.set(key, entry)
       if (failure.status === "no answer") {
         anomalies.push(
-          anomaly(SCENARIO, "no answer", `${failure.step} on cart ${failure.cartId} after ${failure.ms} ms: ${failure.message}`)
+          anomaly(
+            SCENARIO,
+            "no answer",
+            `${failure.step} on cart ${failure.cartId} after ${failure.ms} ms: ${failure.message}`
+          )
         )
       } else if (!failure.clear) {
         anomalies.push(
-          anomaly(SCENARIO, "unclear error", `${failure.step} on cart ${failure.cartId}: ${failure.status} ${failure.message}`)
+          anomaly(
+            SCENARIO,
+            "unclear error",
+            `${failure.step} on cart ${failure.cartId}: ${failure.status} ${failure.message}`
+          )
         )
       }
     }
@@ -155,11 +177,99 @@ export async function runStripeFaults(ctx: ChaosContext): Promise<FaultRunResult
     gaveUp: results.filter((r) => r.gaveUp).length,
     failedRequests: results.reduce((sum, r) => sum + r.failures.length, 0),
     errors: [...errors.values()].sort((a, b) => b.count - a.count),
-    checkoutMsP50: percentile(results.map((r) => r.ms), 50),
-    checkoutMsP95: percentile(results.map((r) => r.ms), 95),
+    checkoutMsP50: percentile(
+      results.map((r) => r.ms),
+      50
+    ),
+    checkoutMsP95: percentile(
+      results.map((r) => r.ms),
+      95
+    ),
     settle,
     ledger,
     anomalies,
     cartIds,
   }
+}
+
+const RETRIEVE = "GET /v1/payment_intents/:id"
+
+export interface AfterAuthorizationResult {
+  cartId: string
+  intentId: string
+  /** Whether the failure landed after Stripe's authorization answer, while the order was made. */
+  hit: boolean
+  /** What the shopper's first completion got. */
+  firstAnswer: string
+  orderId?: string
+  ledger: LedgerResult
+  anomalies: Anomaly[]
+}
+
+/**
+ * The deterministic form of what the fault run finds by chance: Stripe answers the
+ * authorization read, then fails every try of the next read (while Medusa writes the order).
+ * The shopper must get a clear error and a cart that completes on retry, with no money held
+ * outside an order.
+ */
+export async function faultAfterAuthorization(
+  ctx: ChaosContext
+): Promise<AfterAuthorizationResult> {
+  const { emu, scale } = ctx
+  const anomalies: Anomaly[] = []
+  const scenario = `${SCENARIO} (after authorization)`
+  const target = await checkoutTarget(ctx)
+  const shopper = new Shopper(ctx, 50_000, {
+    email: `after-authorization-${Date.now()}@example.com`,
+  })
+  const cartId = await shopper.prepareCart(target.regionId, target.variantId, target.country)
+  const cart = await shopper.selectStripe()
+  const intentId = String(cart.payment_session?.data.id)
+  emu.webhooks.pause()
+  let firstAnswer = ""
+  let hit = false
+  try {
+    await shopper.confirmIfNeeded(cart)
+    emu.clearRequestLog()
+    const inFlight = ctx.store.request<{ type?: string; message?: string }>(
+      "POST",
+      `/store/carts/${cartId}/complete`,
+      undefined,
+      { timeoutMs: 60_000 }
+    )
+    await waitFor(
+      () =>
+        emu
+          .requestLog()
+          .some((e) => e.route === RETRIEVE && e.path.includes(intentId) && e.status === 200),
+      { timeoutMs: 20_000, intervalMs: 1, description: "Stripe answering the authorization read" }
+    )
+    emu.faults.failNext(scale.sdkMaxNetworkRetries + 1, { route: RETRIEVE, kind: "500" })
+    const first = await inFlight
+    firstAnswer = `${first.status} ${first.ok ? String(first.body.type) : messageOf(first.body)}`
+    hit = emu.requestLog().some((e) => e.route === RETRIEVE && e.fault === "500")
+    if (!first.ok && !isClearError(first.status, first.body)) {
+      anomalies.push(anomaly(scenario, "unclear error", `complete: ${firstAnswer}`))
+    }
+  } finally {
+    emu.faults.clear()
+    emu.webhooks.resume()
+  }
+  let orderId: string | undefined
+  try {
+    orderId = await shopper.complete()
+  } catch (error) {
+    const last = shopper.result.failures.at(-1)
+    anomalies.push(
+      anomaly(
+        scenario,
+        "cart not retryable",
+        `cart ${cartId}: first answer ${firstAnswer}; retries: ${String(error)}; last answer ${last?.status} ${last?.message}`
+      )
+    )
+  }
+  await settleWebhooks(ctx, 60_000)
+  const ledger = await checkLedger(ctx, scenario, [cartId])
+  anomalies.push(...ledger.anomalies)
+  return { cartId, intentId, hit, firstAnswer, orderId, ledger, anomalies }
 }

@@ -46,19 +46,30 @@ export function runAudit(): AuditResult {
     timeout: 120_000,
     stdio: ["ignore", "pipe", "pipe"],
   })
-  const base = { command, vulnerabilities: {}, advisories: [], productionPackages: productionPackages() }
+  const base = {
+    command,
+    vulnerabilities: {},
+    advisories: [],
+    productionPackages: productionPackages(),
+  }
   let parsed: AuditJson
   try {
     parsed = JSON.parse(result.stdout || "{}") as AuditJson
   } catch {
-    return { ...base, ran: false, error: `unreadable output: ${(result.stdout || result.stderr).slice(0, 300)}` }
+    return {
+      ...base,
+      ran: false,
+      error: `unreadable output: ${(result.stdout || result.stderr).slice(0, 300)}`,
+    }
   }
   const counts = parsed.metadata?.vulnerabilities
   if (!counts) {
     const reason =
       parsed.message ??
       parsed.error?.summary ??
-      (result.error ? result.error.message : (result.stderr || "no answer").trim().split("\n").pop())
+      (result.error
+        ? result.error.message
+        : (result.stderr || "no answer").trim().split("\n").pop())
     return { ...base, ran: false, error: String(reason).slice(0, 300) }
   }
   const advisories = Object.values(parsed.vulnerabilities ?? {})
@@ -66,7 +77,9 @@ export function runAudit(): AuditResult {
       name: entry.name,
       severity: entry.severity,
       title: entry.via
-        .map((via) => (via && typeof via === "object" ? String((via as { title?: string }).title) : String(via)))
+        .map((via) =>
+          via && typeof via === "object" ? String((via as { title?: string }).title) : String(via)
+        )
         .join("; ")
         .slice(0, 200),
     }))

@@ -1,9 +1,11 @@
 import { ApiClient, type ApiResponse, type RequestOptions } from "../../support"
 
 /** A value that looks like a Stripe secret key, restricted key or webhook signing secret. */
-export const SECRET_PATTERN = /(?<![A-Za-z0-9])(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{6,}|whsec_[A-Za-z0-9]{6,}/g
+export const SECRET_PATTERN =
+  /(?<![A-Za-z0-9])(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{6,}|whsec_[A-Za-z0-9]{6,}/g
 
-export type CaptureSource = "store response" | "admin response" | "webhook response" | "session data"
+export type CaptureSource =
+  "store response" | "admin response" | "webhook response" | "session data"
 
 export interface Leak {
   source: CaptureSource | "backend log"
@@ -55,7 +57,7 @@ export class Capture {
 
   /** Scans a response body, and the payment session data of any cart in it. */
   scanResponse(source: CaptureSource, where: string, body: unknown): void {
-    this.scan(source, where, typeof body === "string" ? body : JSON.stringify(body) ?? "")
+    this.scan(source, where, typeof body === "string" ? body : (JSON.stringify(body) ?? ""))
     for (const data of sessionDataIn(body)) {
       this.scan("session data", where, JSON.stringify(data))
     }

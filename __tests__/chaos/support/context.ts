@@ -46,7 +46,9 @@ export function messageOf(body: unknown): string {
     if (Array.isArray(record.errors)) {
       return record.errors
         .map((entry) =>
-          entry && typeof entry === "object" ? String((entry as Record<string, unknown>).message) : ""
+          entry && typeof entry === "object"
+            ? String((entry as Record<string, unknown>).message)
+            : ""
         )
         .join("; ")
     }

@@ -5,7 +5,8 @@ import { anomaly, type Anomaly, type ChaosContext } from "./context"
 /** Intent states in which Stripe holds or took the shopper's money. */
 export const MONEY_TAKEN: readonly string[] = ["requires_capture", "succeeded", "processing"]
 
-const FINAL_FAILURE = /Stripe event (evt_[A-Za-z0-9_]+) \(.*?\) failed \d+ times and is left as failed/
+const FINAL_FAILURE =
+  /Stripe event (evt_[A-Za-z0-9_]+) \(.*?\) failed \d+ times and is left as failed/
 
 export interface SettleResult {
   settled: boolean
@@ -54,8 +55,8 @@ export async function settleWebhooks(ctx: ChaosContext, timeoutMs = 60_000): Pro
     const idle = staged === 0 && stuck.length === 0 && retrying.length === 0
     if (idle) {
       quietSince = quietSince || Date.now()
-      // Medusa forwards staged events every 3 s: idle twice in a row, 3.5 s apart.
-      if (Date.now() - quietSince >= 3_500) {
+      // Every stage of an event is visible in the tables above; idle for a second is enough.
+      if (Date.now() - quietSince >= 1_000) {
         return { settled: true, waitedMs: Date.now() - started, stuck: [] }
       }
     } else {
@@ -81,7 +82,10 @@ export interface OrderPaymentRow {
   intent_id: string | null
 }
 
-export async function ordersOfCarts(ctx: ChaosContext, cartIds: string[]): Promise<OrderPaymentRow[]> {
+export async function ordersOfCarts(
+  ctx: ChaosContext,
+  cartIds: string[]
+): Promise<OrderPaymentRow[]> {
   if (cartIds.length === 0) return []
   return ctx.e2e.db.query<OrderPaymentRow>(
     `SELECT o.id AS order_id, o.cart_id, o.status, o.payment_status, p.id AS payment_id, p.amount,
@@ -146,18 +150,24 @@ export async function checkLedger(
   for (const cartId of cartIds) {
     const orders = rows.filter((row) => row.cart_id === cartId)
     const distinctOrders = new Set(orders.map((row) => row.order_id))
-    const holding = (byCart.get(cartId) ?? []).filter((intent) => MONEY_TAKEN.includes(intent.status))
+    const holding = (byCart.get(cartId) ?? []).filter((intent) =>
+      MONEY_TAKEN.includes(intent.status)
+    )
     if (distinctOrders.size > 1) {
-      anomalies.push(anomaly(scenario, "duplicate orders", `cart ${cartId} has ${distinctOrders.size} orders`))
+      anomalies.push(
+        anomaly(scenario, "duplicate orders", `cart ${cartId} has ${distinctOrders.size} orders`)
+      )
     }
     if (distinctOrders.size === 0 && expectOrder(cartId)) {
       anomalies.push(
         anomaly(
           scenario,
           "missing order",
-          `cart ${cartId} has no order; its intents: ${(byCart.get(cartId) ?? [])
-            .map((intent) => `${intent.id} ${intent.status}`)
-            .join(", ") || "none"}`
+          `cart ${cartId} has no order; its intents: ${
+            (byCart.get(cartId) ?? [])
+              .map((intent) => `${intent.id} ${intent.status}`)
+              .join(", ") || "none"
+          }`
         )
       )
     }
@@ -186,13 +196,19 @@ export async function checkLedger(
     }
     for (const row of orders) {
       if (!row.payment_id || !row.intent_id) {
-        anomalies.push(anomaly(scenario, "order without payment", `order ${row.order_id} of cart ${cartId}`))
+        anomalies.push(
+          anomaly(scenario, "order without payment", `order ${row.order_id} of cart ${cartId}`)
+        )
         continue
       }
       const intent = intents.find((candidate) => candidate.id === row.intent_id)
       if (!intent) {
         anomalies.push(
-          anomaly(scenario, "unknown intent", `order ${row.order_id} pays with ${row.intent_id}, unknown to Stripe`)
+          anomaly(
+            scenario,
+            "unknown intent",
+            `order ${row.order_id} pays with ${row.intent_id}, unknown to Stripe`
+          )
         )
         continue
       }

@@ -60,7 +60,15 @@ export function renderTable(rows: SummaryRow[]): string {
     anomalies: rows.reduce((s, r) => s + r.anomalies, 0),
     note: "",
   }
-  const header = ["scenario", "cases tried", "failures injected", "orders", "charges", "anomalies", "notes"]
+  const header = [
+    "scenario",
+    "cases tried",
+    "failures injected",
+    "orders",
+    "charges",
+    "anomalies",
+    "notes",
+  ]
   const cells = [...rows, total].map((r) => [
     r.scenario,
     String(r.cases),
@@ -131,13 +139,19 @@ export function renderMarkdown(summary: ChaosSummary): string {
     lines.push(
       "## Stripe faults",
       "",
-      `${faults.stripeRequests} Stripe requests in ${minutes(faults.durationMs)}; injected: ${Object.entries(faults.injectedBy)
+      `${faults.stripeRequests} Stripe requests in ${minutes(faults.durationMs)}; injected: ${Object.entries(
+        faults.injectedBy
+      )
         .map(([kind, n]) => `${kind} ${n}`)
-        .join(", ")}. Checkouts completed at the first try: ${faults.firstTry}; after a failed request and a retry: ${faults.recovered}; abandoned: ${faults.gaveUp}. Checkout time p50 ${faults.checkoutMsP50} ms, p95 ${faults.checkoutMsP95} ms.`,
+        .join(
+          ", "
+        )}. Checkouts completed at the first try: ${faults.firstTry}; after a failed request and a retry: ${faults.recovered}; abandoned: ${faults.gaveUp}. Checkout time p50 ${faults.checkoutMsP50} ms, p95 ${faults.checkoutMsP95} ms.`,
       "",
       `What the shoppers were told (${faults.failedRequests} failed requests):`,
       "",
-      ...faults.errors.slice(0, 12).map((e) => `- ${e.count} x ${e.status} ${e.message.replace(/\n/g, " ")}`),
+      ...faults.errors
+        .slice(0, 12)
+        .map((e) => `- ${e.count} x ${e.status} ${e.message.replace(/\n/g, " ")}`),
       ""
     )
   }
@@ -175,12 +189,18 @@ export function renderMarkdown(summary: ChaosSummary): string {
       "| input | answer |",
       "|---|---|",
       ...input.cases.map(
-        (c) => `| ${c.name} | ${c.status} ${c.message.replace(/\n/g, " ").replace(/\|/g, "/").slice(0, 120)} |`
+        (c) =>
+          `| ${c.name} | ${c.status} ${c.message.replace(/\n/g, " ").replace(/\|/g, "/").slice(0, 120)} |`
       ),
       ""
     )
     if (input.medusaNotes.length > 0) {
-      lines.push("Answered by Medusa's own validation, not the plugin:", "", ...input.medusaNotes.map((n) => `- ${n}`), "")
+      lines.push(
+        "Answered by Medusa's own validation, not the plugin:",
+        "",
+        ...input.medusaNotes.map((n) => `- ${n}`),
+        ""
+      )
     }
   }
   lines.push("## Dependencies", "")

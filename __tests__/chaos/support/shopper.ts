@@ -1,4 +1,10 @@
-import { sleep, type ApiResponse, type Cart, type CompleteCartResponse, type ShippingOption } from "../../support"
+import {
+  sleep,
+  type ApiResponse,
+  type Cart,
+  type CompleteCartResponse,
+  type ShippingOption,
+} from "../../support"
 import type { ChaosContext } from "./context"
 import { isClearError, messageOf } from "./context"
 
@@ -59,7 +65,12 @@ export class Shopper {
     this.hangMs = options.hangMs ?? 60_000
   }
 
-  private async send<T>(step: string, method: string, path: string, body?: unknown): Promise<ApiResponse<T> | undefined> {
+  private async send<T>(
+    step: string,
+    method: string,
+    path: string,
+    body?: unknown
+  ): Promise<ApiResponse<T> | undefined> {
     const started = Date.now()
     try {
       const res = await this.ctx.store.request<T>(method, path, body, { timeoutMs: this.hangMs })
@@ -102,7 +113,11 @@ export class Shopper {
   }
 
   async getCart(): Promise<Cart> {
-    const { cart } = await this.until<{ cart: Cart }>("get cart", "GET", `/store/carts/${this.result.cartId}`)
+    const { cart } = await this.until<{ cart: Cart }>(
+      "get cart",
+      "GET",
+      `/store/carts/${this.result.cartId}`
+    )
     return cart
   }
 
@@ -113,9 +128,14 @@ export class Shopper {
     })
     this.result.cartId = cart.id
     const base = `/store/carts/${cart.id}`
-    await this.until("add line item", "POST", `${base}/line-items`, { variant_id: variantId, quantity: 1 })
+    await this.until("add line item", "POST", `${base}/line-items`, {
+      variant_id: variantId,
+      quantity: 1,
+    })
     await this.until("set address", "POST", base, {
-      ...(this.options.email === "" ? {} : { email: this.options.email ?? `shopper-${this.result.index}@example.com` }),
+      ...(this.options.email === ""
+        ? {}
+        : { email: this.options.email ?? `shopper-${this.result.index}@example.com` }),
       shipping_address: {
         first_name: "Erika",
         last_name: "Mustermann",
@@ -141,9 +161,14 @@ export class Shopper {
   async selectStripe(provider = "stripe"): Promise<Cart> {
     const base = `/store/carts/${this.result.cartId}`
     await this.until("payment sessions", "POST", `${base}/payment-sessions`)
-    const { cart } = await this.until<{ cart: Cart }>("select stripe", "POST", `${base}/payment-session`, {
-      provider_id: provider,
-    })
+    const { cart } = await this.until<{ cart: Cart }>(
+      "select stripe",
+      "POST",
+      `${base}/payment-session`,
+      {
+        provider_id: provider,
+      }
+    )
     return cart
   }
 

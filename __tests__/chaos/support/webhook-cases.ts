@@ -46,7 +46,11 @@ export interface WebhookCase {
   sizeClass: "normal" | "large"
 }
 
-export function signatureHeader(payload: Buffer | string, secret: string, timestamp: number): string {
+export function signatureHeader(
+  payload: Buffer | string,
+  secret: string,
+  timestamp: number
+): string {
   const signature = createHmac("sha256", secret)
     .update(`${timestamp}.`)
     .update(payload)
@@ -123,7 +127,11 @@ interface Weighted {
  * unknown types, intents of other carts or of nobody, replays of processed events, and events
  * whose amount differs from the order.
  */
-export function generateWebhookCases(targets: WebhookTargets, count: number, seed: number): WebhookCase[] {
+export function generateWebhookCases(
+  targets: WebhookTargets,
+  count: number,
+  seed: number
+): WebhookCase[] {
   const rng: Rng = seededRng(seed)
   const now = () => Math.floor(Date.now() / 1000)
   const json = (value: unknown) => Buffer.from(JSON.stringify(value))
@@ -195,7 +203,11 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
     recorded: id ? false : undefined,
     sizeClass: body.length > 64 * 1024 ? "large" : "normal",
   })
-  const accepted = (body: Buffer, id: string, contentType?: string): Omit<WebhookCase, "n" | "kind"> => ({
+  const accepted = (
+    body: Buffer,
+    id: string,
+    contentType?: string
+  ): Omit<WebhookCase, "n" | "kind"> => ({
     body,
     headers: headers(sign(body), contentType),
     expect: 200,
@@ -302,7 +314,10 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
         const signature = sign(e.body)
         const text = e.body.toString()
         const changed = rng.pick([
-          text.replace(`"amount":${target.amount}`, `"amount":${target.amount + rng.int(1, 10_000)}`),
+          text.replace(
+            `"amount":${target.amount}`,
+            `"amount":${target.amount + rng.int(1, 10_000)}`
+          ),
           text.replace(target.cartId, otherOrder(target).cartId),
           `${text} `,
           text.replace('"succeeded"', '"requires_capture"'),
@@ -413,7 +428,12 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
         return accepted(
           e.body,
           e.id,
-          rng.pick(["text/plain", "", "application/x-www-form-urlencoded", "application/octet-stream"])
+          rng.pick([
+            "text/plain",
+            "",
+            "application/x-www-form-urlencoded",
+            "application/octet-stream",
+          ])
         )
       },
     },
@@ -451,7 +471,10 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
       build: (n) => {
         const paid = order()
         const other = otherOrder(paid)
-        const type = rng.pick(["payment_intent.succeeded", "payment_intent.amount_capturable_updated"])
+        const type = rng.pick([
+          "payment_intent.succeeded",
+          "payment_intent.amount_capturable_updated",
+        ])
         const e = event(
           n,
           type,
@@ -470,7 +493,10 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
       weight: 4,
       build: (n) => {
         const paid = order()
-        const type = rng.pick(["payment_intent.succeeded", "payment_intent.amount_capturable_updated"])
+        const type = rng.pick([
+          "payment_intent.succeeded",
+          "payment_intent.amount_capturable_updated",
+        ])
         const amount = Math.max(50, paid.amount + rng.pick([-1, 1]) * rng.int(1, paid.amount))
         const e = event(
           n,
@@ -500,7 +526,9 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
             paid.amount,
             type === "payment_intent.canceled" ? "canceled" : "requires_payment_method",
             type === "payment_intent.payment_failed"
-              ? { last_payment_error: { code: "card_declined", message: "Your card was declined." } }
+              ? {
+                  last_payment_error: { code: "card_declined", message: "Your card was declined." },
+                }
               : {}
           )
         )
@@ -558,7 +586,16 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
                 refunds: {
                   object: "list",
                   has_more: false,
-                  data: [{ id: `re_${rng.alnum(24)}`, object: "refund", amount: 3300, currency: "eur", status: "succeeded", metadata: {} }],
+                  data: [
+                    {
+                      id: `re_${rng.alnum(24)}`,
+                      object: "refund",
+                      amount: 3300,
+                      currency: "eur",
+                      status: "succeeded",
+                      metadata: {},
+                    },
+                  ],
                 },
               }
             : {
@@ -580,7 +617,9 @@ export function generateWebhookCases(targets: WebhookTargets, count: number, see
   const used = new Map<string, number>()
   const cases: WebhookCase[] = []
   for (let n = 0; n < count; n += 1) {
-    const open = kinds.filter((k) => k.weight > 0 && (k.cap === undefined || (used.get(k.kind) ?? 0) < k.cap))
+    const open = kinds.filter(
+      (k) => k.weight > 0 && (k.cap === undefined || (used.get(k.kind) ?? 0) < k.cap)
+    )
     const total = open.reduce((sum, k) => sum + k.weight, 0)
     let roll = rng() * total
     let chosen = open[open.length - 1]

@@ -1,0 +1,334 @@
+/**
+ * `npm run bench`: this plugin, the official medusa-payment-stripe and medusa-payment-manual on
+ * one Medusa 1.20 app, one database and one Stripe emulator. Writes bench/results/latest.json
+ * and bench/RESULTS.md (see the Method section there).
+ *
+ *   BENCH_QUICK=1                  a short smoke run (writes bench/results/quick.{json,md})
+ *   BENCH_SECTIONS=calls,latency,throughput,webhooks,memory   a subset
+ *   BENCH_CHECKOUTS, BENCH_THROUGHPUT_CHECKOUTS, BENCH_MEMORY_CHECKOUTS,
+ *   BENCH_WEBHOOK_DELIVERIES       override the sample sizes
+ *   DATABASE_URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
+ */
+import fs from "fs"
+import os from "os"
+import path from "path"
+
+import { REPO_ROOT, buildSeedData, sleep, type StripeEmulator } from "../__tests__/support"
+import { measureCalls } from "./lib/calls"
+import { measureLatency, measureMemory, measureThroughput } from "./lib/load"
+import { renderMarkdown } from "./lib/report"
+import type { BenchResults, BenchSettings } from "./lib/results"
+import {
+  BENCH_DIR,
+  DATABASE_POOL_SIZE,
+  OFFICIAL_PACKAGE,
+  OFFICIAL_VERSION,
+  officialDependencyVersion,
+  setupEnvironment,
+  startConfig,
+  type BenchEnvironment,
+  type ConfigName,
+  type RunningBackend,
+} from "./lib/setup"
+import { openShop } from "./lib/shop"
+import { ratio } from "./lib/stats"
+import { callFindings, callsOf, CHECKOUT_STEPS } from "./lib/targets"
+import { measureWebhooks } from "./lib/webhooks"
+
+const SECTIONS = ["calls", "latency", "throughput", "webhooks", "memory"] as const
+type Section = (typeof SECTIONS)[number]
+
+const quick = process.env.BENCH_QUICK === "1"
+const started = Date.now()
+const runTag = Date.now().toString(36)
+
+function envNumber(name: string, fallback: number): number {
+  const value = process.env[name]
+  return value ? Number(value) : fallback
+}
+
+function selectedSections(): Section[] {
+  const wanted = process.env.BENCH_SECTIONS
+  if (!wanted) return [...SECTIONS]
+  const list = wanted.split(",").map((s) => s.trim())
+  const unknown = list.filter((s) => !(SECTIONS as readonly string[]).includes(s))
+  if (unknown.length > 0) throw new Error(`Unknown BENCH_SECTIONS: ${unknown.join(", ")}`)
+  return list as Section[]
+}
+
+const settings: BenchSettings = {
+  latenciesMs: [0, 100, 300],
+  latencyCheckouts: envNumber("BENCH_CHECKOUTS", quick ? 4 : 30),
+  latencyWarmup: quick ? 1 : 2,
+  concurrency: 16,
+  throughputWarmup: quick ? 16 : 48,
+  throughputCheckouts: envNumber("BENCH_THROUGHPUT_CHECKOUTS", quick ? 32 : 96),
+  webhookDeliveries: envNumber("BENCH_WEBHOOK_DELIVERIES", quick ? 400 : 4000),
+  webhookWarmup: quick ? 100 : 400,
+  webhookConcurrency: 16,
+  tabClosedCarts: quick ? 2 : 6,
+  memoryWarmup: quick ? 16 : 48,
+  memoryCheckouts: envNumber("BENCH_MEMORY_CHECKOUTS", quick ? 64 : 2000),
+  databasePoolSize: DATABASE_POOL_SIZE,
+  sections: selectedSections(),
+}
+
+function log(line: string): void {
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(5)
+  process.stdout.write(`[bench ${elapsed}s] ${line}\n`)
+}
+
+function packageVersion(dir: string): string {
+  return (
+    JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }
+  ).version
+}
+
+/** Requests the emulator answered with 4xx/5xx since `since` (ms epoch), deduplicated. */
+function stripeErrorsSince(emulator: StripeEmulator, since: number): string[] {
+  const seen = new Set<string>()
+  for (const entry of emulator.requestLog()) {
+    if (entry.startedAt >= since && entry.status !== null && entry.status >= 400) {
+      seen.add(`${entry.route ?? `${entry.method} ${entry.path}`} -> ${entry.status}`)
+    }
+  }
+  return [...seen]
+}
+
+async function withBackend<T>(
+  bench: BenchEnvironment,
+  name: ConfigName,
+  results: BenchResults,
+  fn: (running: RunningBackend) => Promise<T>
+): Promise<T> {
+  const since = Date.now()
+  const running = await startConfig(bench, bench.configs[name])
+  try {
+    return await fn(running)
+  } catch (err) {
+    process.stdout.write(`${running.backend.logs().slice(-40).join("\n")}\n`)
+    throw err
+  } finally {
+    const errors = stripeErrorsSince(bench.emulator, since)
+    if (errors.length > 0) {
+      results.stripeErrors[name] = [...new Set([...(results.stripeErrors[name] ?? []), ...errors])]
+    }
+    await running.backend.stop()
+  }
+}
+
+async function main(): Promise<void> {
+  const sections = new Set(settings.sections)
+  const loadStart = os.loadavg()
+  log(`${os.cpus().length} cores, load average ${loadStart.map((v) => v.toFixed(2)).join(" ")}`)
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      quick,
+      cores: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      memoryGiB: os.totalmem() / 1024 ** 3,
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+      medusa: packageVersion(path.join(REPO_ROOT, "node_modules", "@medusajs", "medusa")),
+      plugin: `medusa-stripe-payments@${packageVersion(REPO_ROOT)}`,
+      official: `${OFFICIAL_PACKAGE}@${OFFICIAL_VERSION}`,
+      officialStripe: "",
+      pluginStripe: packageVersion(path.join(REPO_ROOT, "node_modules", "stripe")),
+      loadAverageStart: loadStart,
+      loadAverageEnd: [],
+      durationSeconds: 0,
+    },
+    settings,
+    calls: {},
+    latency: {},
+    throughput: {},
+    stripeErrors: {},
+    findings: [],
+  }
+
+  const bench = await setupEnvironment({
+    seed: buildSeedData({ providers: ["stripe", "manual"], inventory: 10_000_000 }),
+  })
+  results.meta.officialStripe = officialDependencyVersion("stripe") ?? "unknown"
+  log(`database ${bench.database.name}, emulator ${bench.emulator.url}`)
+  try {
+    // Sections 1, 2 and 4, one backend per configuration.
+    for (const name of ["manual", "official", "ours"] as const) {
+      const wantsCalls = sections.has("calls") && name !== "manual"
+      const wantsWebhooks = sections.has("webhooks") && name === "ours"
+      if (!wantsCalls && !sections.has("latency") && !wantsWebhooks) continue
+      await withBackend(bench, name, results, async (running) => {
+        const shop = await openShop(
+          running.store,
+          running.admin,
+          bench.emulator,
+          running.config.provider
+        )
+        if (wantsCalls) {
+          const calls = await measureCalls(shop, `calls-${name}-${runTag}@example.com`)
+          results.calls[name] = calls
+          log(
+            `${name}: Stripe calls per checkout ${callsOf(calls.firstTime, CHECKOUT_STEPS)} (first-time), ${callsOf(calls.returning, CHECKOUT_STEPS)} (returning)`
+          )
+        }
+        if (sections.has("latency")) {
+          const latencies = name === "manual" ? [0] : settings.latenciesMs
+          const runs = []
+          for (const latency of latencies) {
+            const run = await measureLatency(
+              shop,
+              bench.emulator,
+              latency,
+              settings.latencyCheckouts,
+              settings.latencyWarmup,
+              `${name}-${runTag}`
+            )
+            runs.push(run)
+            log(
+              `${name}: ${latency} ms Stripe latency, checkout median ${Math.round(run.total.median)} ms, p95 ${Math.round(run.total.p95)} ms (${run.checkouts} ok, ${run.errors.length} errors)`
+            )
+          }
+          results.latency[name] = runs
+        }
+        if (wantsWebhooks) {
+          const webhooks = await measureWebhooks(shop, {
+            deliveries: settings.webhookDeliveries,
+            warmup: settings.webhookWarmup,
+            concurrency: settings.webhookConcurrency,
+            tabClosedCarts: settings.tabClosedCarts,
+            secret: bench.webhookSecret,
+            db: bench.db,
+            emailTag: runTag,
+          })
+          results.webhooks = webhooks
+          log(
+            `webhooks: ${Math.round(webhooks.ingestion.acksPerSecond)} acks/s, p99 ${webhooks.ingestion.latency.p99.toFixed(1)} ms; tab closed: delivery -> order median ${Math.round(webhooks.tabClosed.deliveryToOrder.median)} ms`
+          )
+        }
+      })
+    }
+
+    // Section 3 (and 5 for this plugin), each backend freshly started.
+    for (const name of ["manual", "official", "ours"] as const) {
+      const memory = sections.has("memory") && name === "ours"
+      if (!sections.has("throughput") && !memory) continue
+      await withBackend(bench, name, results, async (running) => {
+        const shop = await openShop(
+          running.store,
+          running.admin,
+          bench.emulator,
+          running.config.provider
+        )
+        const pid = running.backend.pid
+        if (memory) {
+          const run = await measureMemory(shop, pid, {
+            concurrency: settings.concurrency,
+            warmup: settings.memoryWarmup,
+            checkouts: settings.memoryCheckouts,
+            throughputCheckouts: settings.throughputCheckouts,
+            sampleEvery: quick ? 16 : 250,
+            emailTag: `${name}-${runTag}`,
+            onProgress: (done, total) => log(`memory: ${done}/${total} checkouts`),
+          })
+          results.memory = run
+          if (sections.has("throughput") && settings.memoryWarmup === settings.throughputWarmup) {
+            results.throughput[name] = run.throughput
+          }
+          log(
+            `memory: RSS ${run.rssBootMiB.toFixed(0)} -> ${run.rssWarmMiB.toFixed(0)} -> ${run.rssAfterMiB.toFixed(0)} MiB after ${run.checkouts} checkouts`
+          )
+        }
+        if (sections.has("throughput") && !results.throughput[name]) {
+          results.throughput[name] = await measureThroughput(shop, pid, {
+            concurrency: settings.concurrency,
+            warmup: settings.throughputWarmup,
+            checkouts: settings.throughputCheckouts,
+            emailTag: `${name}-${runTag}`,
+          })
+        }
+        const t = results.throughput[name]
+        if (t) {
+          log(
+            `${name}: ${t.perSecond.toFixed(2)} checkouts/s at concurrency ${t.concurrency}, backend CPU ${Math.round(t.backendCpuMsPerCheckout)} ms per checkout (${t.errors.length} errors)`
+          )
+        }
+      })
+      await sleep(1000)
+    }
+  } finally {
+    await bench.shutdown()
+  }
+
+  results.findings = findings(results)
+  results.meta.loadAverageEnd = os.loadavg()
+  results.meta.durationSeconds = (Date.now() - started) / 1000
+
+  const outDir = path.join(BENCH_DIR, "results")
+  fs.mkdirSync(outDir, { recursive: true })
+  const json = path.join(outDir, quick ? "quick.json" : "latest.json")
+  const markdown = quick ? path.join(outDir, "quick.md") : path.join(BENCH_DIR, "RESULTS.md")
+  fs.writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`)
+  fs.writeFileSync(markdown, renderMarkdown(results))
+  log(`wrote ${path.relative(REPO_ROOT, json)} and ${path.relative(REPO_ROOT, markdown)}`)
+  for (const finding of results.findings) log(`target missed: ${finding}`)
+}
+
+/** Targets of the issue that this run did not meet, with the figures behind them. */
+function findings(r: BenchResults): string[] {
+  const out: string[] = []
+  if (r.calls.ours) out.push(...callFindings(r.calls.ours))
+
+  const top = Math.max(...r.settings.latenciesMs)
+  const ours = r.latency.ours?.find((run) => run.latencyMs === top)
+  const official = r.latency.official?.find((run) => run.latencyMs === top)
+  const manual = r.latency.manual?.[0]
+  const vsOfficial = ratio(ours?.total.median, official?.total.median)
+  if (vsOfficial !== null && vsOfficial > 0.6) {
+    const callsOurs = r.calls.ours ? callsOf(r.calls.ours.firstTime, CHECKOUT_STEPS) : undefined
+    const callsOfficial = r.calls.official
+      ? callsOf(r.calls.official.firstTime, CHECKOUT_STEPS)
+      : undefined
+    const floor =
+      manual && official && callsOurs !== undefined
+        ? ratio(manual.total.median + 4 * top, official.total.median)
+        : null
+    out.push(
+      `Checkout wall time at ${top} ms: ${vsOfficial.toFixed(2)} of the official plugin (target ≤ 0.60). A checkout makes ${callsOurs ?? "?"} Stripe calls here against ${callsOfficial ?? "?"} for the official plugin, on top of ${manual ? Math.round(manual.total.median) : "?"} ms that Medusa itself spends (manual baseline); even at the minimum of 4 calls for a first-time customer the ratio could not go below ${floor !== null ? floor.toFixed(2) : "?"} on this machine.`
+    )
+  }
+  const tOurs = r.throughput.ours
+  const tManual = r.throughput.manual
+  const vsManual = ratio(tOurs?.perSecond, tManual?.perSecond)
+  if (vsManual !== null && vsManual < 0.9) {
+    out.push(
+      `Throughput at concurrency 16: ${vsManual.toFixed(2)} of the manual baseline (target ≥ 0.90); backend CPU per checkout ${Math.round(tOurs?.backendCpuMsPerCheckout ?? 0)} ms against ${Math.round(tManual?.backendCpuMsPerCheckout ?? 0)} ms, bench process (client + emulator) ${Math.round(tOurs?.clientCpuMsPerCheckout ?? 0)} ms against ${Math.round(tManual?.clientCpuMsPerCheckout ?? 0)} ms.`
+    )
+  }
+  const w = r.webhooks?.ingestion
+  if (w && w.acksPerSecond < 1000) {
+    out.push(`Webhook ingestion: ${Math.round(w.acksPerSecond)} acknowledged/s (target ≥ 1,000/s).`)
+  }
+  if (w && w.latency.p99 >= 50) {
+    out.push(`Webhook acknowledge p99: ${w.latency.p99.toFixed(1)} ms (target < 50 ms).`)
+  }
+  if (w && Object.keys(w.failures).length > 0) {
+    out.push(`Webhook deliveries not acknowledged with 2xx: ${JSON.stringify(w.failures)}.`)
+  }
+  const m = r.memory
+  if (m && m.growthPercent > 10) {
+    out.push(
+      `Memory: RSS grew ${m.growthMiB.toFixed(1)} MiB (${m.growthPercent.toFixed(1)} %) over ${m.checkouts} checkouts after the warm-up (more than 10 %).`
+    )
+  }
+  for (const [name, list] of Object.entries(r.stripeErrors)) {
+    if (list && list.length > 0)
+      out.push(`Stripe errors during the ${name} runs: ${list.join("; ")}`)
+  }
+  return out
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})
