@@ -15,6 +15,8 @@
  *   STRIPE_PLUGIN_RESOLVE  how Medusa finds this plugin: a path (default: this directory,
  *                          which loads its dist/) or a package name installed in node_modules
  *   STORE_CORS, ADMIN_CORS optional CORS origins (default: any localhost origin)
+ *   ADMIN_BUILD_DIR        optional; serve the Medusa admin at /app from this prebuilt
+ *                          directory (`node scripts/admin-build.js` prints one)
  *   JWT_SECRET, COOKIE_SECRET
  */
 
@@ -27,7 +29,8 @@ const REDIS_NAMESPACE = env.REDIS_NAMESPACE || ""
 const LOCALHOST_CORS = "/^https?:\\/\\/(localhost|127\\.0\\.0\\.1)(:\\d+)?$/"
 
 function stripeOptions() {
-  const options = { capture: env.STRIPE_CAPTURE === "true" }
+  // enableUI: the Medusa admin includes the plugin's widgets (dist/admin).
+  const options = { capture: env.STRIPE_CAPTURE === "true", enableUI: true }
   if (env.STRIPE_API_KEY) {
     options.api_key = env.STRIPE_API_KEY
   }
@@ -53,6 +56,12 @@ const plugins = [
     options: stripeOptions(),
   },
 ]
+if (env.ADMIN_BUILD_DIR) {
+  plugins.push({
+    resolve: "@medusajs/admin",
+    options: { serve: true, autoRebuild: false, path: "/app", outDir: env.ADMIN_BUILD_DIR },
+  })
+}
 
 const modules = REDIS_URL
   ? {

@@ -1,0 +1,157 @@
+import {
+  adminLogin,
+  ensureAdminBuild,
+  openAdminBrowser,
+  openOrderWidget,
+  saveScreenshot,
+  type AdminBrowser,
+  type AdminBuild,
+} from "../support/admin"
+import { bootE2E, checkout, completeCart, type Cart, type E2E, type Order } from "../support"
+
+/** A cold admin build takes a minute or two on two cores; a cached one is instant. */
+const SETUP_TIMEOUT = 600_000
+const TEST_TIMEOUT = 120_000
+
+const eur = (amount: number) =>
+  new Intl.NumberFormat("en-US", { style: "currency", currency: "EUR" }).format(amount / 100)
+
+describe("admin: the Stripe widget on the order page, in Chromium", () => {
+  let build: AdminBuild
+  let e2e: E2E
+  let browser: AdminBrowser
+
+  beforeAll(async () => {
+    build = await ensureAdminBuild()
+    if (process.env.E2E_VERBOSE === "1") {
+      process.stdout.write(`[admin] build: ${JSON.stringify(build)}\n`)
+    }
+    e2e = await bootE2E({ emulator: true, webhooks: false, env: { ADMIN_BUILD_DIR: build.dir } })
+    browser = await openAdminBrowser(e2e.backend.url)
+    await adminLogin(browser)
+  }, SETUP_TIMEOUT)
+
+  afterAll(async () => {
+    await browser?.close()
+    await e2e?.shutdown()
+  })
+
+  const emulator = () => {
+    if (!e2e.emulator) throw new Error("The Stripe emulator did not start")
+    return e2e.emulator
+  }
+
+  const intentIdOf = (cart: Cart): string => {
+    const id = cart.payment_session?.data.id
+    if (typeof id !== "string") throw new Error(`Cart ${cart.id} has no Stripe payment session`)
+    return id
+  }
+
+  const placeOrder = async (provider: string): Promise<{ order: Order; intentId?: string }> => {
+    const cart = await checkout(e2e.store, { region: "eur", provider })
+    const intentId = provider === "manual" ? undefined : intentIdOf(cart)
+    if (intentId) {
+      await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+    }
+    const completed = await completeCart(e2e.store, cart.id)
+    if (completed.type !== "order") {
+      throw new Error(`Expected an order, got ${completed.type}: ${JSON.stringify(completed.data)}`)
+    }
+    return { order: completed.data, intentId }
+  }
+
+  it("is served with the admin at /app", async () => {
+    const res = await fetch(`${e2e.backend.url}/app/login`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('<div id="root">')
+  })
+
+  it(
+    "shows a captured card payment: intent, link, amounts, card, risk, refunds and disputes",
+    async () => {
+      const { order, intentId } = await placeOrder("stripe")
+      const total = order.total as number
+      await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+      await e2e.admin.post(`/admin/orders/${order.id}/refund`, { amount: 700, reason: "other" })
+      await emulator().refundFromDashboard(intentId as string, 500)
+      await emulator().createDispute(intentId as string, { reason: "fraudulent", amount: 1000 })
+
+      const widget = await openOrderWidget(browser, order.id)
+      const payment = widget.locator(`[data-payment-intent="${intentId}"]`)
+      await expect(payment.getByTestId("stripe-payment-intent").innerText()).resolves.toBe(intentId)
+      await expect(payment.getByTestId("stripe-payment-status").innerText()).resolves.toBe(
+        "Succeeded"
+      )
+      await expect(payment.getByTestId("stripe-amount-captured").innerText()).resolves.toBe(
+        eur(total)
+      )
+      await expect(payment.getByTestId("stripe-amount-authorized").innerText()).resolves.toBe(
+        eur(total)
+      )
+      await expect(payment.getByTestId("stripe-amount-refunded").innerText()).resolves.toBe(
+        eur(1200)
+      )
+      const method = await payment.getByTestId("stripe-payment-method").innerText()
+      expect(method).toMatch(/visa/i)
+      expect(method).toContain("4242")
+      await expect(payment.getByTestId("stripe-dashboard-link").getAttribute("href")).resolves.toBe(
+        `https://dashboard.stripe.com/test/payments/${intentId}`
+      )
+      await expect(payment.getByTestId("stripe-risk").innerText()).resolves.toMatch(/normal/i)
+
+      const refunds = payment.getByTestId("stripe-refund")
+      await expect(refunds.count()).resolves.toBe(2)
+      const outside = refunds.filter({ hasText: "Outside Medusa" })
+      await expect(outside.count()).resolves.toBe(1)
+      await expect(outside.innerText()).resolves.toContain(eur(500))
+      const disputes = payment.getByTestId("stripe-dispute")
+      await expect(disputes.count()).resolves.toBe(1)
+      await expect(disputes.innerText()).resolves.toMatch(/fraudulent/i)
+
+      await widget.scrollIntoViewIfNeeded()
+      await saveScreenshot(browser.page, "admin-order-widget.png")
+      await saveScreenshot(widget, "admin-order-widget-card.png")
+      expect(browser.problems.filter((p) => p.includes("/admin/stripe/"))).toEqual([])
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    "says so when the order has no Stripe payment",
+    async () => {
+      const { order } = await placeOrder("manual")
+      const widget = await openOrderWidget(browser, order.id, "empty")
+      await expect(widget.innerText()).resolves.toContain("No Stripe payment on this order")
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    "shows Stripe's failure, then the payment once Stripe answers again",
+    async () => {
+      const { order, intentId } = await placeOrder("stripe")
+      emulator().faults.failNext(100, { route: "GET /v1/payment_intents/:id", kind: "500" })
+      try {
+        const widget = await openOrderWidget(browser, order.id, "error")
+        await expect(widget.getByTestId("stripe-payments-error").innerText()).resolves.toContain(
+          "Could not load the Stripe payments"
+        )
+        await saveScreenshot(widget, "admin-order-widget-error.png")
+        emulator().faults.clear()
+        await widget.getByRole("button", { name: "Try again" }).click()
+        await browser.page
+          .locator('[data-testid="stripe-payments-widget"][data-state="ready"]')
+          .waitFor({ timeout: 30_000 })
+        await expect(widget.getByTestId("stripe-payment-intent").innerText()).resolves.toBe(
+          intentId
+        )
+        await expect(widget.getByTestId("stripe-payment-status").innerText()).resolves.toBe(
+          "Authorized"
+        )
+      } finally {
+        emulator().faults.clear()
+      }
+    },
+    TEST_TIMEOUT
+  )
+})
