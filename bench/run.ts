@@ -200,10 +200,11 @@ async function main(): Promise<void> {
             secret: bench.webhookSecret,
             db: bench.db,
             emailTag: runTag,
+            pid: running.backend.pid,
           })
           results.webhooks = webhooks
           log(
-            `webhooks: ${Math.round(webhooks.ingestion.acksPerSecond)} acks/s, p99 ${webhooks.ingestion.latency.p99.toFixed(1)} ms; tab closed: delivery -> order median ${Math.round(webhooks.tabClosed.deliveryToOrder.median)} ms`
+            `webhooks: ${Math.round(webhooks.ingestion.acksPerSecond)} acks/s, p99 ${webhooks.ingestion.latency.p99.toFixed(1)} ms, backend CPU ${webhooks.ingestion.backendCpuMsPerDelivery.toFixed(2)} ms per delivery; tab closed: delivery -> order median ${Math.round(webhooks.tabClosed.deliveryToOrder.median)} ms`
           )
         }
       })

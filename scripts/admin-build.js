@@ -197,7 +197,7 @@ function writeWorkApp(work) {
   )
 }
 
-async function buildAdmin(dir, key) {
+async function buildAdmin(dir, key, replace) {
   const work = path.join(ADMIN_ROOT, `work-${process.pid}`)
   const tmp = path.join(ADMIN_ROOT, `tmp-${key}-${process.pid}`)
   writeWorkApp(work)
@@ -232,11 +232,16 @@ async function buildAdmin(dir, key) {
       path.join(tmp, "build.json"),
       `${JSON.stringify({ key, builtAt: new Date().toISOString(), buildMs, versions }, null, 2)}\n`
     )
-    if (isBuild(dir)) {
-      fs.rmSync(tmp, { recursive: true, force: true })
-    } else {
+    if (replace) {
       fs.rmSync(dir, { recursive: true, force: true })
+    }
+    try {
       fs.renameSync(tmp, dir)
+    } catch (err) {
+      // Another process finished the same build first: keep its directory.
+      if (!isBuild(dir)) {
+        throw err
+      }
     }
     return buildMs
   } finally {
@@ -264,7 +269,7 @@ async function main() {
     fs.utimesSync(dir, now, now)
   } else {
     log(`building the Medusa admin into ${path.relative(REPO, dir)} (about a minute or two)`)
-    buildMs = await buildAdmin(dir, key)
+    buildMs = await buildAdmin(dir, key, args.has("--force"))
     log(`admin built in ${(buildMs / 1000).toFixed(1)} s`)
   }
   prune(key)

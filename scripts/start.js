@@ -12,10 +12,13 @@
  *      top-level one (which loads this plugin from the repository's dist/). It does not run
  *      from the repository root: Medusa loads `<cwd>/dist` as the project's own extensions,
  *      and this plugin would then be loaded twice.
+ *   5. The Medusa admin, with this plugin's widget on the order page, is built by
+ *      scripts/admin-build.js (once: the build is kept in .medusa/admin) and served at /app.
  *
  * Environment: DATABASE_URL, PORT (9000), HOST (127.0.0.1), REDIS_URL, STRIPE_API_KEY,
  * STRIPE_WEBHOOK_SECRET, STRIPE_CAPTURE, STRIPE_EMULATOR_PORT (12111), DEMO_VERBOSE=1 to show
- * the backend's log instead of writing it to .medusa/demo/backend.log.
+ * the backend's log instead of writing it to .medusa/demo/backend.log, DEMO_ADMIN=0 to skip
+ * the admin.
  */
 
 const fs = require("fs")
@@ -31,6 +34,7 @@ const REPO = path.resolve(__dirname, "..")
 const DEMO_DIR = path.join(REPO, ".medusa", "demo")
 const PG_DATA_DIR = path.join(REPO, ".medusa", "postgres")
 const BACKEND_SCRIPT = path.join(__dirname, "lib", "medusa-backend.js")
+const ADMIN_BUILD_SCRIPT = path.join(__dirname, "admin-build.js")
 const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/medusa_stripe_demo"
 const WEBHOOK_PATH = "/stripe/hooks"
 
@@ -281,6 +285,27 @@ async function startStripe(backendPort) {
   }
 }
 
+/** The admin build's directory, made or reused by scripts/admin-build.js. */
+function buildAdmin() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ADMIN_BUILD_SCRIPT, "--json"], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "inherit"],
+    })
+    let out = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk) => (out += chunk))
+    child.once("error", reject)
+    child.once("exit", (code) => {
+      const line = out.trim().split("\n").pop()
+      if (code === 0 && line) {
+        resolve(JSON.parse(line))
+      } else {
+        reject(new Error(`The admin build failed (exit ${code}); see the lines above.`))
+      }
+    })
+  })
+}
+
 async function waitForHealth(url, child, logFile) {
   const deadline = Date.now() + 120000
   while (Date.now() < deadline) {
@@ -310,7 +335,7 @@ async function getJson(url) {
   return res.json()
 }
 
-async function printWalkthrough(api, stripe) {
+async function printWalkthrough(api, stripe, admin) {
   const { regions } = await getJson(`${api}/store/regions`)
   const europe = regions.find((r) => r.name === "Europe") || regions[0]
   const { products } = await getJson(`${api}/store/products?handle=t-shirt`)
@@ -321,6 +346,9 @@ async function printWalkthrough(api, stripe) {
   say("")
   say("━━━ Medusa Stripe demo ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━")
   say(`Store API     ${api}/store`)
+  if (admin) {
+    say(`Admin         ${api}/app   (login: ${ADMIN_EMAIL} / ${ADMIN_PASSWORD})`)
+  }
   say(`Admin API     ${api}/admin   (login: ${ADMIN_EMAIL} / ${ADMIN_PASSWORD})`)
   say(`Stripe        ${stripe.stripeUrl}`)
   say(`Webhooks      ${api}${WEBHOOK_PATH}`)
@@ -381,6 +409,11 @@ async function main() {
 
   const databaseUrl = await ensureDatabase()
   prepareDemoApp()
+  let admin = null
+  if (process.env.DEMO_ADMIN !== "0") {
+    say("• Medusa admin with this plugin's widget (built on the first run, then reused)")
+    admin = await buildAdmin()
+  }
   const stripe = await startStripe(port)
 
   const env = {
@@ -395,6 +428,11 @@ async function main() {
     HOST: host,
   }
   delete env.STRIPE_PLUGIN_RESOLVE
+  if (admin) {
+    env.ADMIN_BUILD_DIR = admin.dir
+    // Without it the admin asks for usage data and loads an analytics script from outside.
+    env.MEDUSA_FF_ANALYTICS = process.env.MEDUSA_FF_ANALYTICS || "false"
+  }
 
   const setupLog = path.join(DEMO_DIR, "setup.log")
   fs.writeFileSync(setupLog, "")
@@ -433,7 +471,7 @@ async function main() {
     }
   })
   await waitForHealth(api, backend, logFile)
-  await printWalkthrough(api, stripe)
+  await printWalkthrough(api, stripe, admin)
   if (!verbose) {
     say(`Backend log: ${path.relative(process.cwd(), logFile)}`)
   }

@@ -181,7 +181,9 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
         anomalies: result.anomalies.length,
         note: result.hit
           ? `first answer: ${result.firstAnswer.slice(0, 60)}`
-          : "the failure came too late to land inside the completion",
+          : result.laterRequests === 0
+            ? "no Stripe request after the authorization read"
+            : "the failure came too late to land inside the completion",
       },
       result.anomalies,
       { ...result, ledger: { ...result.ledger, anomalies: undefined } }

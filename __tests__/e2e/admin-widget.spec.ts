@@ -8,6 +8,14 @@ import {
   type AdminBuild,
 } from "../support/admin"
 import { bootE2E, checkout, completeCart, type Cart, type E2E, type Order } from "../support"
+import {
+  errorMessage,
+  formatMoney,
+  intentStatus,
+  paymentMethodLabel,
+  riskBadge,
+  threeDSecure,
+} from "../../src/admin/lib/format"
 
 /** A cold admin build takes a minute or two on two cores; a cached one is instant. */
 const SETUP_TIMEOUT = 600_000
@@ -26,12 +34,20 @@ describe("admin: the Stripe widget on the order page, in Chromium", () => {
     if (process.env.E2E_VERBOSE === "1") {
       process.stdout.write(`[admin] build: ${JSON.stringify(build)}\n`)
     }
-    e2e = await bootE2E({ emulator: true, webhooks: false, env: { ADMIN_BUILD_DIR: build.dir } })
+    e2e = await bootE2E({
+      emulator: true,
+      webhooks: false,
+      // No usage-data prompt in the admin, and no analytics script from outside.
+      env: { ADMIN_BUILD_DIR: build.dir, MEDUSA_FF_ANALYTICS: "false" },
+    })
     browser = await openAdminBrowser(e2e.backend.url)
     await adminLogin(browser)
   }, SETUP_TIMEOUT)
 
   afterAll(async () => {
+    if (browser) {
+      expect(browser.external).toEqual([])
+    }
     await browser?.close()
     await e2e?.shutdown()
   })
@@ -117,11 +133,39 @@ describe("admin: the Stripe widget on the order page, in Chromium", () => {
   )
 
   it(
+    "shows a skeleton while Stripe answers",
+    async () => {
+      const { order, intentId } = await placeOrder("stripe")
+      emulator().faults.setLatency(3000, "GET /v1/payment_intents/:id")
+      try {
+        const { page } = browser
+        await page.goto(`${browser.adminUrl}/a/orders/${order.id}`)
+        const widget = page.locator('[data-testid="stripe-payments-widget"]')
+        await page
+          .locator('[data-testid="stripe-payments-widget"][data-state="loading"]')
+          .waitFor({ timeout: 30_000 })
+        await expect(widget.getByTestId("stripe-payments-loading").isVisible()).resolves.toBe(true)
+        await saveScreenshot(widget, "admin-order-widget-loading.png")
+        await page
+          .locator('[data-testid="stripe-payments-widget"][data-state="ready"]')
+          .waitFor({ timeout: 30_000 })
+        await expect(widget.getByTestId("stripe-payment-intent").innerText()).resolves.toBe(
+          intentId
+        )
+      } finally {
+        emulator().faults.setLatency(0, "GET /v1/payment_intents/:id")
+      }
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
     "says so when the order has no Stripe payment",
     async () => {
       const { order } = await placeOrder("manual")
       const widget = await openOrderWidget(browser, order.id, "empty")
       await expect(widget.innerText()).resolves.toContain("No Stripe payment on this order")
+      await saveScreenshot(widget, "admin-order-widget-empty.png")
     },
     TEST_TIMEOUT
   )
@@ -154,4 +198,54 @@ describe("admin: the Stripe widget on the order page, in Chromium", () => {
     },
     TEST_TIMEOUT
   )
+})
+
+describe("admin widget: how figures and labels read", () => {
+  it("formats amounts in Medusa's unit of each currency", () => {
+    expect(formatMoney(3300, "eur", "en-US")).toBe("€33.00")
+    expect(formatMoney(4500, "jpy", "en-US")).toBe("¥4,500")
+    expect(formatMoney(12345, "kwd", "en-US")).toBe("KWD\u00a012.345")
+    expect(formatMoney(199900, "huf", "en-US")).toBe("HUF\u00a0199,900")
+    expect(formatMoney(1050, "xyz", "en-US")).toBe("XYZ\u00a010.50")
+  })
+
+  it("names the payment method", () => {
+    const method = { type: "card", brand: "visa", last4: "4242", wallet: null }
+    expect(paymentMethodLabel(method)).toBe("Visa •••• 4242")
+    expect(paymentMethodLabel({ ...method, brand: "mastercard", wallet: "apple_pay" })).toBe(
+      "Mastercard •••• 4242 · Apple Pay"
+    )
+    const local = { brand: null, last4: null, wallet: null }
+    expect(paymentMethodLabel({ ...local, type: "ideal" })).toBe("iDEAL")
+    expect(paymentMethodLabel({ ...local, type: "sepa_debit" })).toBe("SEPA Direct Debit")
+    expect(paymentMethodLabel({ ...local, type: "some_new_method" })).toBe("Some new method")
+    expect(paymentMethodLabel({ ...local, type: null })).toBe("Not chosen yet")
+  })
+
+  it("gives statuses, risk and 3-D Secure a label and a colour", () => {
+    expect(intentStatus("requires_capture")).toEqual({ label: "Authorized", color: "blue" })
+    expect(intentStatus("succeeded")).toEqual({ label: "Succeeded", color: "green" })
+    expect(riskBadge("highest")).toEqual({ label: "Highest", color: "red" })
+    expect(riskBadge("elevated")).toEqual({ label: "Elevated", color: "orange" })
+    expect(threeDSecure(null)).toEqual({ label: "Not requested", color: "grey" })
+    expect(threeDSecure({ result: "authenticated", version: "2.2.0" })).toEqual({
+      label: "Authenticated (2.2.0)",
+      color: "green",
+    })
+    expect(threeDSecure({ result: "failed", version: null })).toEqual({
+      label: "Failed",
+      color: "red",
+    })
+  })
+
+  it("explains errors of the admin API", () => {
+    expect(errorMessage({ response: { status: 500, data: { message: "Stripe is down" } } })).toBe(
+      "Stripe is down (HTTP 500)"
+    )
+    expect(errorMessage({ response: { status: 502, data: "<html>" } })).toBe(
+      "The server answered HTTP 502"
+    )
+    expect(errorMessage(new Error("Network Error"))).toBe("Network Error")
+    expect(errorMessage(undefined)).toBe("Unknown error")
+  })
 })

@@ -10,6 +10,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./seed-data"
 /** Debian's Chromium; the tests never download a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium"
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, "__tests__", "artifacts")
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"])
 const ADMIN_BUILD_SCRIPT = path.join(REPO_ROOT, "scripts", "admin-build.js")
 
 export interface AdminBuild {
@@ -73,6 +74,8 @@ export interface AdminBrowser {
   adminUrl: string
   /** Console errors and failed requests seen so far, for assertion messages. */
   problems: string[]
+  /** Requests to anything but this machine, which the browser is never allowed to make. */
+  external: string[]
   close(): Promise<void>
 }
 
@@ -109,6 +112,14 @@ export async function openAdminBrowser(backendUrl: string): Promise<AdminBrowser
     throw err
   }
   const problems: string[] = []
+  const external: string[] = []
+  await context.route(
+    (url) => !LOCAL_HOSTS.has(url.hostname) && url.protocol !== "data:",
+    (route) => {
+      external.push(route.request().url())
+      void route.abort("blockedbyclient")
+    }
+  )
   context.on("weberror", (error) => problems.push(`page error: ${error.error().message}`))
   const page = context.pages()[0] ?? (await context.newPage())
   page.on("console", (message) => {
@@ -124,6 +135,7 @@ export async function openAdminBrowser(backendUrl: string): Promise<AdminBrowser
     page,
     adminUrl: `${backendUrl}/app`,
     problems,
+    external,
     async close() {
       try {
         await context.close()

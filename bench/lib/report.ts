@@ -91,10 +91,9 @@ function latencySection(r: BenchResults): string {
   const rows = r.settings.latenciesMs.map((latency) => {
     const o = at(ours, latency)
     const f = at(official, latency)
-    const added = ratio(
-      o && manual ? o.total.median - manual.total.median : undefined,
-      f && manual ? f.total.median - manual.total.median : undefined
-    )
+    const above = (run?: LatencyRun) =>
+      run && manual && latency > 0 ? run.total.median - manual.total.median : undefined
+    const added = ratio(above(o), above(f))
     return [
       `${latency} ms`,
       `${ms(o?.total.median)} / ${ms(o?.total.p95)}`,
@@ -207,7 +206,15 @@ function webhookSection(r: BenchResults): string {
     `Signed deliveries (\`Stripe-Signature\` from the SDK's \`generateTestHeaderString\`, the backend's \`webhook_secret\`) to \`POST /stripe/hooks\` on 127.0.0.1, ${i.concurrency} at a time, after ${r.settings.webhookWarmup} warm-up deliveries. Every other delivery is the same real \`payment_intent.succeeded\` (already processed, so it is deduplicated), the others are events of types the plugin does not act on, each with its own id.`,
     "",
     table(
-      ["deliveries", "acknowledged/s", "p50 ms", "p99 ms", "max ms", "not 2xx"],
+      [
+        "deliveries",
+        "acknowledged/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "not 2xx",
+        "backend CPU ms per delivery",
+      ],
       [
         [
           String(i.deliveries),
@@ -216,11 +223,34 @@ function webhookSection(r: BenchResults): string {
           `**${num(i.latency.p99)}**`,
           num(i.latency.max),
           failures || "0",
+          num(i.backendCpuMsPerDelivery, 2),
         ],
       ]
     ),
     "",
     table(["kind", "deliveries", "p50 ms", "p99 ms", "max ms"], kinds),
+    "",
+    "For comparison, the same client and concurrency against requests that do less:",
+    "",
+    table(
+      ["requests", "answered/s", "p50 ms", "p99 ms", "backend CPU ms per request"],
+      [
+        [
+          "signed deliveries above",
+          num(i.acksPerSecond, 0),
+          num(i.latency.median),
+          num(i.latency.p99),
+          num(i.backendCpuMsPerDelivery, 2),
+        ],
+        ...w.reference.map((ref) => [
+          ref.label,
+          num(ref.perSecond, 0),
+          num(ref.latency.median),
+          num(ref.latency.p99),
+          num(ref.backendCpuMsPerRequest, 2),
+        ]),
+      ]
+    ),
     "",
     `Tab closed: the shopper confirms and never calls complete; the signed \`payment_intent.amount_capturable_updated\` is delivered and the database is polled every 20 ms for the order. ${w.tabClosed.carts} carts, one after another.`,
     "",

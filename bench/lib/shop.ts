@@ -1,8 +1,9 @@
 import {
+  ApiClient,
+  HttpError,
   findRegion,
   findVariantId,
   type AdminClient,
-  type ApiClient,
   type Cart,
   type CompleteCartResponse,
   type ShippingOption,
@@ -142,14 +143,21 @@ function intentIdOf(cart: Cart): string | undefined {
  * the emulator, outside the timing) and the completion.
  */
 export async function checkoutOnce(shop: Shop, options: CheckoutOptions): Promise<CheckoutRun> {
-  const { store } = shop
+  // Like a browser, the shopper keeps the session cookie Medusa sets on the first answer.
+  const store = new ApiClient(shop.store.baseUrl, shop.store.headers)
   const steps: Partial<Record<StorefrontStep, number>> = {}
   const step = <T>(name: StorefrontStep, fn: () => Promise<T>) =>
     timed(name, options.observer, (ms) => (steps[name] = ms), fn)
 
-  const created = await step("create_cart", () =>
-    store.post<{ cart: Cart }>("/store/carts", { region_id: shop.regionId })
-  )
+  const created = await step("create_cart", async () => {
+    const res = await store.request<{ cart: Cart }>("POST", "/store/carts", {
+      region_id: shop.regionId,
+    })
+    if (!res.ok) throw new HttpError("POST", "/store/carts", res.status, res.body)
+    const cookie = res.headers.get("set-cookie")?.split(";")[0]
+    if (cookie) store.headers.cookie = cookie
+    return res.body
+  })
   const cartId = created.cart.id
   const withItem = await step("add_item", () =>
     store.post<{ cart: Cart }>(`/store/carts/${cartId}/line-items`, {

@@ -2,6 +2,7 @@ import http from "http"
 import Stripe from "stripe"
 
 import { WEBHOOK_PATH, sleep, waitFor, type Db, type StripeEmulator } from "../../__tests__/support"
+import { processCpuMs } from "./load"
 import { adminStep, checkoutOnce, type Shop } from "./shop"
 import { msSince, summarize, type Summary } from "./stats"
 
@@ -25,6 +26,8 @@ export interface IngestionResult {
   /** Acknowledge latency (request sent -> response read), ms. */
   latency: Summary
   byKind: Record<string, { deliveries: number; latency: Summary }>
+  /** CPU the backend process spent per delivery, ms. */
+  backendCpuMsPerDelivery: number
   /** Responses other than 2xx, by status. */
   failures: Record<string, number>
   /** The real `payment_intent.succeeded` duplicated, and the types of the ignored events. */
@@ -41,6 +44,8 @@ export interface TabClosedResult {
 
 export interface WebhookResult {
   ingestion: IngestionResult
+  /** The same client and concurrency against requests that do less, for comparison. */
+  reference: ReferenceRun[]
   tabClosed: TabClosedResult
 }
 
@@ -49,9 +54,23 @@ interface Response {
   ms: number
 }
 
-function deliver(agent: http.Agent, url: URL, payload: string, secret: string): Promise<Response> {
-  const signature = signer.webhooks.generateTestHeaderString({ payload, secret })
-  const body = Buffer.from(payload)
+interface SendOptions {
+  method: "GET" | "POST"
+  path: string
+  payload?: string
+  signature?: string
+}
+
+function send(agent: http.Agent, url: URL, options: SendOptions): Promise<Response> {
+  const body = options.payload === undefined ? undefined : Buffer.from(options.payload)
+  const headers: Record<string, string> = {
+    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+  }
+  if (body) {
+    headers["content-type"] = "application/json; charset=utf-8"
+    headers["content-length"] = String(body.length)
+  }
+  if (options.signature !== undefined) headers["stripe-signature"] = options.signature
   const started = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -59,14 +78,9 @@ function deliver(agent: http.Agent, url: URL, payload: string, secret: string): 
         agent,
         host: url.hostname,
         port: url.port,
-        path: url.pathname,
-        method: "POST",
-        headers: {
-          "content-type": "application/json; charset=utf-8",
-          "content-length": String(body.length),
-          "stripe-signature": signature,
-          "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        },
+        path: options.path,
+        method: options.method,
+        headers,
       },
       (res) => {
         res.resume()
@@ -74,10 +88,53 @@ function deliver(agent: http.Agent, url: URL, payload: string, secret: string): 
         res.on("error", reject)
       }
     )
-    req.setTimeout(30_000, () => req.destroy(new Error("webhook delivery timed out")))
+    req.setTimeout(30_000, () => req.destroy(new Error("request timed out")))
     req.on("error", reject)
     req.end(body)
   })
+}
+
+function deliver(agent: http.Agent, url: URL, payload: string, secret: string): Promise<Response> {
+  const signature = signer.webhooks.generateTestHeaderString({ payload, secret })
+  return send(agent, url, { method: "POST", path: url.pathname, payload, signature })
+}
+
+interface Sample {
+  kind: string
+  status: number
+  ms: number
+}
+
+/** `count` requests, `concurrency` at a time; `next(i)` makes request i. */
+async function blast(
+  count: number,
+  concurrency: number,
+  next: (index: number) => { kind: string; request: () => Promise<Response> }
+): Promise<{ samples: Sample[]; seconds: number }> {
+  const samples: Sample[] = []
+  let index = 0
+  const started = process.hrtime.bigint()
+  const worker = async () => {
+    while (index < count) {
+      const { kind, request } = next(index++)
+      try {
+        samples.push({ kind, ...(await request()) })
+      } catch {
+        samples.push({ kind, status: 0, ms: Number.NaN })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return { samples, seconds: msSince(started) / 1000 }
+}
+
+export interface ReferenceRun {
+  label: string
+  requests: number
+  perSecond: number
+  latency: Summary
+  backendCpuMsPerRequest: number
+  statuses: Record<string, number>
 }
 
 function eventAbout(emulator: StripeEmulator, type: string, intentId: string): Stripe.Event {
@@ -102,6 +159,8 @@ export interface WebhookOptions {
   secret: string
   db: Db
   emailTag: string
+  /** The backend process, for its CPU time. */
+  pid: number
 }
 
 /**
@@ -148,30 +207,19 @@ export async function measureWebhooks(shop: Shop, options: WebhookOptions): Prom
       })
     }
 
-    const run = async (count: number) => {
-      const samples: { kind: string; status: number; ms: number }[] = []
-      let next = 0
-      const started = process.hrtime.bigint()
-      const worker = async () => {
-        while (next < count) {
-          const index = next++
-          const kind = index % 2 === 0 ? "duplicate" : "unknown"
-          const payload = kind === "duplicate" ? succeededPayload : unknownPayload()
-          try {
-            const res = await deliver(agent, url, payload, options.secret)
-            samples.push({ kind, ...res })
-          } catch {
-            samples.push({ kind, status: 0, ms: Number.NaN })
-          }
-        }
-      }
-      await Promise.all(Array.from({ length: options.concurrency }, worker))
-      return { samples, seconds: msSince(started) / 1000 }
-    }
+    const run = (count: number) =>
+      blast(count, options.concurrency, (index) => {
+        const kind = index % 2 === 0 ? "duplicate" : "unknown"
+        const payload = kind === "duplicate" ? succeededPayload : unknownPayload()
+        return { kind, request: () => deliver(agent, url, payload, options.secret) }
+      })
 
     await run(options.warmup)
     await sleep(500)
+    const cpuBefore = processCpuMs(options.pid)
     const { samples, seconds } = await run(options.deliveries)
+    const backendCpuMsPerDelivery =
+      (processCpuMs(options.pid) - cpuBefore) / Math.max(1, samples.length)
     const failures: Record<string, number> = {}
     for (const s of samples) {
       if (s.status < 200 || s.status >= 300) {
@@ -191,13 +239,60 @@ export async function measureWebhooks(shop: Shop, options: WebhookOptions): Prom
       acksPerSecond: ok.length / seconds,
       latency: summarize(ok.map((s) => s.ms)),
       byKind,
+      backendCpuMsPerDelivery,
       failures,
       duplicateOf: succeeded.type,
       unknownTypes: unknown.map((e) => e.type),
     }
 
+    // The same load on Medusa's own /health (every global middleware, no route work) and on
+    // the webhook route with a forged signature (refused before any database work).
+    const reference: ReferenceRun[] = []
+    const forged = (payload: string) =>
+      signer.webhooks.generateTestHeaderString({ payload, secret: "whsec_forged_bench_00000000" })
+    const references: { label: string; request: () => Promise<Response> }[] = [
+      {
+        label: "GET /health (Medusa's floor: global middlewares only)",
+        request: () => send(agent, url, { method: "GET", path: "/health" }),
+      },
+      {
+        label: "POST /stripe/hooks, forged signature (refused with 400 before the database)",
+        request: () =>
+          send(agent, url, {
+            method: "POST",
+            path: url.pathname,
+            payload: succeededPayload,
+            signature: forged(succeededPayload),
+          }),
+      },
+    ]
+    for (const ref of references) {
+      await blast(options.warmup, options.concurrency, () => ({
+        kind: "ref",
+        request: ref.request,
+      }))
+      const cpu0 = processCpuMs(options.pid)
+      const { samples: refSamples, seconds: refSeconds } = await blast(
+        options.deliveries,
+        options.concurrency,
+        () => ({ kind: "ref", request: ref.request })
+      )
+      const statuses: Record<string, number> = {}
+      for (const sample of refSamples) {
+        statuses[String(sample.status)] = (statuses[String(sample.status)] ?? 0) + 1
+      }
+      reference.push({
+        label: ref.label,
+        requests: refSamples.length,
+        perSecond: refSamples.length / refSeconds,
+        latency: summarize(refSamples.map((sample) => sample.ms)),
+        backendCpuMsPerRequest: (processCpuMs(options.pid) - cpu0) / Math.max(1, refSamples.length),
+        statuses,
+      })
+    }
+
     const tabClosed = await measureTabClosed(shop, agent, url, options)
-    return { ingestion, tabClosed }
+    return { ingestion, reference, tabClosed }
   } finally {
     agent.destroy()
   }

@@ -199,6 +199,8 @@ export interface AfterAuthorizationResult {
   intentId: string
   /** Whether the failure landed after Stripe's authorization answer, while the order was made. */
   hit: boolean
+  /** Stripe requests the completion made after the authorization read. */
+  laterRequests: number
   /** What the shopper's first completion got. */
   firstAnswer: string
   orderId?: string
@@ -228,6 +230,7 @@ export async function faultAfterAuthorization(
   emu.webhooks.pause()
   let firstAnswer = ""
   let hit = false
+  let laterRequests = 0
   try {
     await shopper.confirmIfNeeded(cart)
     emu.clearRequestLog()
@@ -247,7 +250,12 @@ export async function faultAfterAuthorization(
     emu.faults.failNext(scale.sdkMaxNetworkRetries + 1, { route: RETRIEVE, kind: "500" })
     const first = await inFlight
     firstAnswer = `${first.status} ${first.ok ? String(first.body.type) : messageOf(first.body)}`
-    hit = emu.requestLog().some((e) => e.route === RETRIEVE && e.fault === "500")
+    const log = emu.requestLog()
+    const authorized = log.findIndex(
+      (e) => e.route === RETRIEVE && e.path.includes(intentId) && e.status === 200
+    )
+    laterRequests = log.slice(authorized + 1).length
+    hit = log.some((e) => e.route === RETRIEVE && e.fault === "500")
     if (!first.ok && !isClearError(first.status, first.body)) {
       anomalies.push(anomaly(scenario, "unclear error", `complete: ${firstAnswer}`))
     }
@@ -271,5 +279,5 @@ export async function faultAfterAuthorization(
   await settleWebhooks(ctx, 60_000)
   const ledger = await checkLedger(ctx, scenario, [cartId])
   anomalies.push(...ledger.anomalies)
-  return { cartId, intentId, hit, firstAnswer, orderId, ledger, anomalies }
+  return { cartId, intentId, hit, laterRequests, firstAnswer, orderId, ledger, anomalies }
 }

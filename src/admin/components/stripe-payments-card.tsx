@@ -24,13 +24,13 @@ export const StripePaymentsCard = (props: StripePaymentsState) => {
   const count = props.state === "ready" ? props.payments.length : 0
   return (
     <Container
-      className="flex flex-col gap-y-4 p-6"
+      className="flex flex-col gap-y-4 px-8 py-6"
       data-testid="stripe-payments-widget"
       data-state={props.state === "ready" && count === 0 ? "empty" : props.state}
     >
       <div className="flex items-center justify-between">
         <div className="flex flex-col">
-          <Heading level="h2">Stripe</Heading>
+          <Heading level="h1">Stripe</Heading>
           <Text size="small" className="text-ui-fg-subtle">
             What Stripe knows about the payments of this order
           </Text>
@@ -96,10 +96,10 @@ const StripePaymentsBody = (props: StripePaymentsState) => {
 
 const LoadingSkeleton = () => (
   <div className="flex flex-col gap-y-3" aria-busy="true" data-testid="stripe-payments-loading">
-    <div className="bg-ui-bg-component h-5 w-2/3 animate-pulse rounded" />
+    <div className="bg-ui-bg-subtle-pressed h-5 w-2/3 animate-pulse rounded" />
     <div className="grid grid-cols-2 gap-3">
       {[0, 1, 2, 3, 4, 5].map((i) => (
-        <div key={i} className="bg-ui-bg-component h-4 animate-pulse rounded" />
+        <div key={i} className="bg-ui-bg-subtle-pressed h-4 animate-pulse rounded" />
       ))}
     </div>
     <Text size="small" className="text-ui-fg-muted">

@@ -188,15 +188,16 @@ export function isTestMode(dashboardUrl: string): boolean {
 export function errorMessage(error: unknown): string {
   if (typeof error === "object" && error !== null) {
     const response = (error as { response?: { status?: unknown; data?: unknown } }).response
+    const status = typeof response?.status === "number" ? response.status : null
     const data = response?.data
     if (typeof data === "object" && data !== null) {
       const message = (data as { message?: unknown }).message
       if (typeof message === "string" && message) {
-        return message
+        return status ? `${message} (HTTP ${status})` : message
       }
     }
-    if (typeof response?.status === "number") {
-      return `The server answered ${response.status}`
+    if (status) {
+      return `The server answered HTTP ${status}`
     }
     const message = (error as { message?: unknown }).message
     if (typeof message === "string" && message) {
