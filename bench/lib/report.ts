@@ -159,6 +159,7 @@ function throughputSection(r: BenchResults): string {
         x(ratio(run?.perSecond, t.official?.perSecond)),
         `${ms(run?.checkoutMs.median)} / ${ms(run?.checkoutMs.p95)}`,
         ms(run?.backendCpuMsPerCheckout),
+        x(ratio(run?.backendCpuMsPerCheckout, t.manual?.backendCpuMsPerCheckout)),
         ms(run?.clientCpuMsPerCheckout),
         `${run?.checkouts ?? 0} / ${run?.errors.length ?? 0}`,
       ]
@@ -176,6 +177,7 @@ function throughputSection(r: BenchResults): string {
         "÷ official",
         "checkout ms under load (median / p95)",
         "backend CPU ms per checkout",
+        "backend CPU ÷ manual",
         "bench process CPU ms per checkout",
         "checkouts / errors",
       ],
