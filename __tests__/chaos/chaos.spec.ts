@@ -93,7 +93,7 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
           .join("\n")}\n`
       )
     }
-    const written = writeSummary(summary)
+    const written = await writeSummary(summary)
     process.stdout.write(
       `[chaos] written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}\n`
     )
@@ -226,11 +226,11 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
       {
         scenario: "stripe outage",
         cases: result.carts,
-        injected: result.refusedDuringOutage,
+        injected: result.stripeFailures,
         orders: result.ledger.orders,
         charges: result.ledger.charges,
         anomalies: result.anomalies.length,
-        note: `${Math.round(result.outageMs / 1000)} s outage, slowest answer ${result.slowestAnswerMs} ms, recovered in ${Math.round(result.recoveryMs / 1000)} s`,
+        note: `${Math.round(result.outageMs / 1000)} s outage, ${result.refusedDuringOutage} refusals, slowest ${result.slowestAnswerMs} ms, recovered in ${Math.round(result.recoveryMs / 1000)} s`,
       },
       result.anomalies,
       { ...result, ledger: { ...result.ledger, anomalies: undefined } }

@@ -222,7 +222,7 @@ describe("webhooks: two instances with the Redis event bus", () => {
       { timeoutMs: 40_000, intervalMs: 500, description: `event ${event.id} failed for good` }
     )
     expect(row.attempts).toBe(5)
-    expect(row.last_error).toMatch(/cart_e2eredismissing/)
+    expect(row.last_error).toMatch(/pi_e2eredismissing/)
     const logs = e2e.backends.flatMap((backend) => backend.logs())
     expect(logs.some((line) => line.includes(event.id) && /left as failed/.test(line))).toBe(true)
     expect(logs.some((line) => /Retrying stripe\.webhook_received/.test(line))).toBe(true)

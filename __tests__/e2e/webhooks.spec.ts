@@ -511,7 +511,7 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       { timeoutMs: 40_000, intervalMs: 500, description: `event ${event.id} failed for good` }
     )
     expect(row.attempts).toBe(5)
-    expect(row.last_error).toMatch(/cart_e2emissing/)
+    expect(row.last_error).toMatch(/pi_e2emissingcart/)
     await sleep(1_500)
     expect((await eventRow(event.id))?.attempts).toBe(5)
     const logs = e2e.backend.logs().filter((line) => line.includes(event.id))

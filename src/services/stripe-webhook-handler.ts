@@ -346,9 +346,12 @@ export default class StripeWebhookHandlerService {
     const paymentIntentId = plan.paymentIntentId ?? ""
     switch (plan.action) {
       case "complete_cart":
-        return this.completeCart(resourceId, job.object as unknown as Stripe.PaymentIntent)
+        return this.completeCart(resourceId, await this.currentIntent(paymentIntentId, resourceId))
       case "authorize_collection":
-        return this.authorizeCollection(resourceId, job.object as unknown as Stripe.PaymentIntent)
+        return this.authorizeCollection(
+          resourceId,
+          await this.currentIntent(paymentIntentId, resourceId)
+        )
       case "record_failure":
         return this.recordSessionOutcome(resourceId, paymentIntentId, "error")
       case "record_cancel":
@@ -360,6 +363,21 @@ export default class StripeWebhookHandlerService {
       case "ignore":
         return "ignored"
     }
+  }
+
+  /**
+   * The intent as Stripe holds it now. An event is a snapshot that may be stale (redelivered,
+   * out of order) or describe another resource, so money is only ever moved on Stripe's word.
+   */
+  protected async currentIntent(
+    paymentIntentId: string,
+    resourceId: string
+  ): Promise<Stripe.PaymentIntent> {
+    const intent = await this.stripe.paymentIntents.retrieve(paymentIntentId)
+    if (intent.metadata?.resource_id !== resourceId) {
+      throw new Error(`PaymentIntent ${paymentIntentId} does not belong to ${resourceId}`)
+    }
+    return intent
   }
 
   // -----------------------------------------------------------------------------------------

@@ -11,9 +11,12 @@ const CAPTURE = "POST /v1/payment_intents/:id/capture"
 
 export interface CrashCase {
   label: string
-  /** Killed while Stripe's answer to the authorization read is held back. */
-  held: boolean
-  /** Otherwise: killed this long after Stripe answered that read. */
+  /**
+   * `held`: killed while Stripe's answer to the authorization read is held back;
+   * `answered`: killed `afterResponseMs` after Stripe answered that read;
+   * `payment recorded`: killed once Medusa has recorded the authorized payment, before the order.
+   */
+  trigger: "held" | "answered" | "payment recorded"
   afterResponseMs: number
 }
 
@@ -36,12 +39,21 @@ export interface CrashResult {
 
 export function crashCases(delays: number[]): CrashCase[] {
   return [
-    { label: "while Stripe's authorization answer is on its way", held: true, afterResponseMs: 0 },
-    ...delays.map((ms) => ({
+    {
+      label: "while Stripe's authorization answer is on its way",
+      trigger: "held",
+      afterResponseMs: 0,
+    },
+    ...delays.map((ms): CrashCase => ({
       label: `${ms} ms after Stripe answered the authorization read`,
-      held: false,
+      trigger: "answered",
       afterResponseMs: ms,
     })),
+    {
+      label: "once Medusa recorded the authorized payment, before the order",
+      trigger: "payment recorded",
+      afterResponseMs: 0,
+    },
   ]
 }
 
@@ -70,7 +82,7 @@ export async function crashDuringCompletion(
   await shopper.confirmIfNeeded(cart)
   emu.clearRequestLog()
   const arrivedBefore = emu.counters()[RETRIEVE] ?? 0
-  if (crash.held) {
+  if (crash.trigger === "held") {
     emu.faults.setLatency(15_000, RETRIEVE)
   }
 
@@ -79,13 +91,13 @@ export async function crashDuringCompletion(
     .then((res) => `answered ${res.status}`)
     .catch((error: unknown) => `cut: ${error instanceof Error ? error.message : String(error)}`)
 
-  if (crash.held) {
+  if (crash.trigger === "held") {
     await waitFor(() => (emu.counters()[RETRIEVE] ?? 0) > arrivedBefore, {
       timeoutMs: 20_000,
       intervalMs: 5,
       description: "the authorization read reaching Stripe",
     })
-  } else {
+  } else if (crash.trigger === "answered") {
     await waitFor(
       () =>
         emu
@@ -99,6 +111,18 @@ export async function crashDuringCompletion(
     if (crash.afterResponseMs > 0) {
       await sleep(crash.afterResponseMs)
     }
+  } else {
+    await waitFor(
+      async () => {
+        const row = await ctx.e2e.db.one<{ payments: string; orders: string }>(
+          `SELECT (SELECT count(*) FROM payment WHERE cart_id = $1) AS payments,
+                  (SELECT count(*) FROM "order" WHERE cart_id = $1) AS orders`,
+          [cartId]
+        )
+        return Number(row?.payments) > 0 || Number(row?.orders) > 0
+      },
+      { timeoutMs: 20_000, intervalMs: 2, description: "Medusa recording the payment" }
+    )
   }
   const exit = await ctx.backend().kill("SIGKILL")
   const ordersAtKill = await ctx.e2e.db.count(`SELECT count(*) FROM "order" WHERE cart_id = $1`, [

@@ -16,6 +16,8 @@ export const SCENARIO = "stripe outage"
 export interface OutageResult {
   outageMs: number
   carts: number
+  /** The backend's Stripe requests that failed while Stripe was unreachable. */
+  stripeFailures: number
   /** Store API requests answered while Stripe was unreachable, and the slowest answer. */
   refusedDuringOutage: number
   slowestAnswerMs: number
@@ -70,6 +72,7 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
   let healthChecks = 0
   let healthFailures = 0
 
+  emu.clearRequestLog()
   emu.faults.setFailureRate(1, { kinds: ["reset", "timeout"], holdMs: scale.faultHoldMs })
   const outageStarted = Date.now()
   const outageEnds = outageStarted + scale.outageMs
@@ -146,6 +149,7 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
     emu.faults.clear()
   }
   const recovered = Date.now()
+  const stripeFailures = emu.requestLog().filter((entry) => entry.fault).length
   ctx.progress(`${SCENARIO}: Stripe is back after ${recovered - outageStarted} ms`)
   if (healthFailures > 0) {
     anomalies.push(
@@ -194,6 +198,7 @@ export async function runOutage(ctx: ChaosContext): Promise<OutageResult> {
   return {
     outageMs: scale.outageMs,
     carts: carts.length,
+    stripeFailures,
     refusedDuringOutage: refused,
     slowestAnswerMs: slowest,
     answerBoundMs,

@@ -1,6 +1,7 @@
 import fs from "fs"
 import os from "os"
 import path from "path"
+import * as prettier from "prettier"
 import { REPO_ROOT } from "../../support"
 import type { AuditResult } from "./audit"
 import type { Anomaly } from "./context"
@@ -105,7 +106,7 @@ export function renderMarkdown(summary: ChaosSummary): string {
     "",
     `- **hostile store input**: tampered \`payment_session.data\` (amounts, another cart's intent and client secret, statuses, extra and prototype keys, oversized values), impossible quantities, amounts above Stripe's maximum and below its minimum, a payment method and a currency Stripe refuses, and a cart without an email. Every refusal must be a clear 4xx from the plugin (Medusa's own validation is reported apart), and nothing may change what is charged or which intent completes a cart.`,
     `- **stripe faults**: ${scale.checkouts} checkouts, ${scale.concurrency} at a time, while ${Math.round(scale.failureRate * 100)}% of the backend's Stripe requests fail: 500, 429 with \`Retry-After\`, connection reset, and requests held ${scale.faultHoldMs} ms, past the client timeout of ${scale.sdkTimeoutMs} ms (${scale.sdkMaxNetworkRetries} SDK retries, same idempotency key). Faults alternate between before and after Stripe did the work. Shoppers retry what fails; afterwards, once webhooks settle: one order per cart, no cart with two intents holding money, no authorized intent outside an order.`,
-    `- **crash**: the backend is killed with SIGKILL after Stripe authorized the payment and before the order is written (while Stripe's answer to the authorization read is held back, and ${scale.crashDelaysMs.join(", ")} ms after it arrived), restarted on the same port; Stripe redelivers the intent's events and the shopper retries. Exactly one order, paid by that intent, for its amount, authorized and not captured.`,
+    `- **crash**: the backend is killed with SIGKILL after Stripe authorized the payment and before the order is written (while Stripe's answer to the authorization read is held back${scale.crashDelaysMs.length > 0 ? `, ${scale.crashDelaysMs.join(", ")} ms after it arrived` : ""}, and once Medusa recorded the authorized payment), restarted on the same port; Stripe redelivers the intent's events and the shopper retries. Exactly one order, paid by that intent, for its amount, authorized and not captured.`,
     `- **stripe outage**: Stripe unreachable from the backend for ${minutes(scale.outageMs)} (connections reset or left hanging); shoppers who paid and return, shoppers who paid and left, shoppers who reach the payment step during the outage. Clear errors within the retry budget, a healthy backend, and afterwards one order per paid cart.`,
     `- **hostile webhooks**: ${scale.webhookCases} generated requests (seed ${scale.seed}) on \`POST /stripe/hooks\`: missing, malformed, forged, replayed and expired signatures, another secret, bodies changed after signing, truncated, oversized, not JSON or not an event, and correctly signed events of unknown types, of other carts, of carts that do not exist, replays of processed events, and events whose amount differs from the order. The right status every time, no crash, a flat response time, and no change in Medusa or at Stripe.`,
     "- **secrets**: every backend log line, Store and Admin API response, webhook answer and the payment session data sent to the storefront, scanned for the run's API key and webhook secret and anything shaped like `sk_`, `rk_` or `whsec_`.",
@@ -114,11 +115,16 @@ export function renderMarkdown(summary: ChaosSummary): string {
   ]
   if (summary.anomalies.length > 0) {
     lines.push("## Anomalies", "")
-    for (const found of summary.anomalies.slice(0, 60)) {
-      lines.push(`- ${found.scenario}, ${found.kind}: ${found.detail.replace(/\n/g, " ")}`)
+    const groups = new Map<string, Anomaly[]>()
+    for (const found of summary.anomalies) {
+      const key = `${found.scenario}, ${found.kind}`
+      groups.set(key, [...(groups.get(key) ?? []), found])
     }
-    if (summary.anomalies.length > 60) {
-      lines.push(`- ... and ${summary.anomalies.length - 60} more`)
+    for (const [key, found] of groups) {
+      const example = found[0].detail.replace(/\n/g, " ")
+      lines.push(
+        `- **${key}** (${found.length}): ${example.length > 400 ? `${example.slice(0, 400)}...` : example}`
+      )
     }
     lines.push("")
   }
@@ -236,7 +242,7 @@ export function renderMarkdown(summary: ChaosSummary): string {
 }
 
 /** The JSON result always (git-ignored), and bench/CHAOS.md for the full run. */
-export function writeSummary(summary: ChaosSummary): string[] {
+export async function writeSummary(summary: ChaosSummary): Promise<string[]> {
   const written: string[] = []
   const resultsDir = path.join(REPO_ROOT, "bench", "results")
   fs.mkdirSync(resultsDir, { recursive: true })
@@ -246,7 +252,11 @@ export function writeSummary(summary: ChaosSummary): string[] {
   written.push(json)
   if (summary.scale.name === "full") {
     const md = path.join(REPO_ROOT, "bench", "CHAOS.md")
-    fs.writeFileSync(md, renderMarkdown(summary))
+    const options = (await prettier.resolveConfig(md)) ?? {}
+    fs.writeFileSync(
+      md,
+      await prettier.format(renderMarkdown(summary), { ...options, filepath: md })
+    )
     written.push(md)
   }
   return written

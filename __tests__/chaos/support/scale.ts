@@ -21,7 +21,10 @@ export interface ChaosScale {
   outageMs: number
   /** Carts per group of the outage run. */
   outageCartsPerGroup: number
-  /** Delays (ms) after Stripe answered the authorization at which the backend is killed. */
+  /**
+   * Delays (ms) after Stripe answered the authorization at which the backend is killed (on top
+   * of a kill while the answer is held back and one once Medusa recorded the payment).
+   */
   crashDelaysMs: number[]
   seed: number
 }
