@@ -80,31 +80,34 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
   }, 180_000)
 
   afterAll(async () => {
-    summary.durationMs = Date.now() - started
-    const table = renderTable(summary.rows)
-    process.stdout.write(
-      `\n[chaos] ${scale.name} run, ${Math.round(summary.durationMs / 1000)} s\n${table}\n`
-    )
-    if (summary.anomalies.length > 0) {
+    try {
+      summary.durationMs = Date.now() - started
+      const table = renderTable(summary.rows)
       process.stdout.write(
-        `[chaos] anomalies:\n${summary.anomalies
-          .slice(0, 40)
-          .map((a) => `  - ${a.scenario}, ${a.kind}: ${a.detail}`)
-          .join("\n")}\n`
+        `\n[chaos] ${scale.name} run, ${Math.round(summary.durationMs / 1000)} s\n${table}\n`
       )
-    }
-    const written = await writeSummary(summary)
-    process.stdout.write(
-      `[chaos] written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}\n`
-    )
-    const dump = process.env.CHAOS_LOG_DIR
-    if (dump && e2e) {
-      fs.mkdirSync(dump, { recursive: true })
-      e2e.backends.forEach((backend, index) =>
-        fs.writeFileSync(path.join(dump, `chaos-backend-${index}.log`), backend.logs().join("\n"))
+      if (summary.anomalies.length > 0) {
+        process.stdout.write(
+          `[chaos] anomalies:\n${summary.anomalies
+            .slice(0, 40)
+            .map((a) => `  - ${a.scenario}, ${a.kind}: ${a.detail}`)
+            .join("\n")}\n`
+        )
+      }
+      const written = writeSummary(summary)
+      process.stdout.write(
+        `[chaos] written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}\n`
       )
+      const dump = process.env.CHAOS_LOG_DIR
+      if (dump && e2e) {
+        fs.mkdirSync(dump, { recursive: true })
+        e2e.backends.forEach((backend, index) =>
+          fs.writeFileSync(path.join(dump, `chaos-backend-${index}.log`), backend.logs().join("\n"))
+        )
+      }
+    } finally {
+      await e2e?.shutdown()
     }
-    await e2e?.shutdown()
   })
 
   let abandoned: Awaited<ReturnType<typeof runStoreInput>>["abandonedWithoutEmail"]

@@ -1,7 +1,7 @@
 import fs from "fs"
 import os from "os"
 import path from "path"
-import * as prettier from "prettier"
+import { spawnSync } from "child_process"
 import { REPO_ROOT } from "../../support"
 import type { AuditResult } from "./audit"
 import type { Anomaly } from "./context"
@@ -241,8 +241,28 @@ export function renderMarkdown(summary: ChaosSummary): string {
   return lines.join("\n")
 }
 
+/** The repository's Prettier style, so that the written file passes `format:check`. */
+function formatMarkdown(file: string, text: string): string {
+  try {
+    const bin = path.join(
+      path.dirname(require.resolve("prettier/package.json")),
+      "bin",
+      "prettier.cjs"
+    )
+    const result = spawnSync(process.execPath, [bin, "--stdin-filepath", file], {
+      cwd: REPO_ROOT,
+      input: text,
+      encoding: "utf8",
+      timeout: 30_000,
+    })
+    return result.status === 0 && result.stdout ? result.stdout : text
+  } catch {
+    return text
+  }
+}
+
 /** The JSON result always (git-ignored), and bench/CHAOS.md for the full run. */
-export async function writeSummary(summary: ChaosSummary): Promise<string[]> {
+export function writeSummary(summary: ChaosSummary): string[] {
   const written: string[] = []
   const resultsDir = path.join(REPO_ROOT, "bench", "results")
   fs.mkdirSync(resultsDir, { recursive: true })
@@ -252,11 +272,7 @@ export async function writeSummary(summary: ChaosSummary): Promise<string[]> {
   written.push(json)
   if (summary.scale.name === "full") {
     const md = path.join(REPO_ROOT, "bench", "CHAOS.md")
-    const options = (await prettier.resolveConfig(md)) ?? {}
-    fs.writeFileSync(
-      md,
-      await prettier.format(renderMarkdown(summary), { ...options, filepath: md })
-    )
+    fs.writeFileSync(md, formatMarkdown(md, renderMarkdown(summary)))
     written.push(md)
   }
   return written
