@@ -1,6 +1,6 @@
 /**
  * Size of the chaos suite. `CHAOS_SCALE=full` is the reliability run (`npm run test:chaos`);
- * anything else is the short form that runs with `npm test`. Single knobs can be overridden
+ * anything else is the short form (`jest --selectProjects chaos`). Single knobs can be overridden
  * with CHAOS_CHECKOUTS, CHAOS_CONCURRENCY, CHAOS_WEBHOOK_CASES, CHAOS_OUTAGE_MS and CHAOS_SEED.
  */
 export interface ChaosScale {
