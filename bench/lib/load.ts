@@ -90,32 +90,8 @@ export interface ThroughputRun {
   /** CPU of the load generator per checkout (HTTP client, plus the emulator for Stripe), ms. */
   clientCpuMsPerCheckout: number
   errors: string[]
-}
-
-async function throughputWindow(
-  shop: Shop,
-  pid: number,
-  concurrency: number,
-  checkouts: number,
-  emailTag: string
-): Promise<Omit<ThroughputRun, "warmup">> {
-  const backend0 = processCpuMs(pid)
-  const own0 = ownCpuMs()
-  const pool = await runPool(checkouts, concurrency, (i) =>
-    checkoutOnce(shop, { email: `tp-${emailTag}-${i}@example.com` })
-  )
-  const done = pool.results.length
-  const seconds = pool.elapsedMs / 1000
-  return {
-    concurrency,
-    checkouts: done,
-    seconds,
-    perSecond: done / seconds,
-    checkoutMs: summarize(pool.results.map((r) => r.totalMs)),
-    backendCpuMsPerCheckout: (processCpuMs(pid) - backend0) / Math.max(1, done),
-    clientCpuMsPerCheckout: (ownCpuMs() - own0) / Math.max(1, done),
-    errors: pool.errors,
-  }
+  /** Each round on its own (a freshly started backend each): checkouts/s and CPU ms/checkout. */
+  rounds: { perSecond: number; backendCpuMsPerCheckout: number; checkouts: number }[]
 }
 
 /** Checkouts per second at `concurrency`, after `warmup` checkouts at the same concurrency. */
@@ -123,50 +99,100 @@ export async function measureThroughput(
   shop: Shop,
   pid: number,
   options: { concurrency: number; warmup: number; checkouts: number; emailTag: string }
-): Promise<ThroughputRun> {
+): Promise<{ run: ThroughputRun; samples: number[] }> {
   await runPool(options.warmup, options.concurrency, (i) =>
     checkoutOnce(shop, { email: `tp-warm-${options.emailTag}-${i}@example.com` })
   )
   await sleep(1000)
-  const window = await throughputWindow(
-    shop,
-    pid,
-    options.concurrency,
-    options.checkouts,
-    options.emailTag
+  const backend0 = processCpuMs(pid)
+  const own0 = ownCpuMs()
+  const pool = await runPool(options.checkouts, options.concurrency, (i) =>
+    checkoutOnce(shop, { email: `tp-${options.emailTag}-${i}@example.com` })
   )
-  return { ...window, warmup: options.warmup }
+  const done = pool.results.length
+  const seconds = pool.elapsedMs / 1000
+  const backendCpuMsPerCheckout = (processCpuMs(pid) - backend0) / Math.max(1, done)
+  const samples = pool.results.map((r) => r.totalMs)
+  return {
+    run: {
+      concurrency: options.concurrency,
+      warmup: options.warmup,
+      checkouts: done,
+      seconds,
+      perSecond: done / seconds,
+      checkoutMs: summarize(samples),
+      backendCpuMsPerCheckout,
+      clientCpuMsPerCheckout: (ownCpuMs() - own0) / Math.max(1, done),
+      errors: pool.errors,
+      rounds: [{ perSecond: done / seconds, backendCpuMsPerCheckout, checkouts: done }],
+    },
+    samples,
+  }
+}
+
+/** Several rounds of one configuration as one figure: totals over total time. */
+export function combineThroughput(
+  parts: { run: ThroughputRun; samples: number[] }[]
+): ThroughputRun {
+  const runs = parts.map((p) => p.run)
+  const checkouts = runs.reduce((acc, r) => acc + r.checkouts, 0)
+  const seconds = runs.reduce((acc, r) => acc + r.seconds, 0)
+  const weighted = (pick: (r: ThroughputRun) => number) =>
+    runs.reduce((acc, r) => acc + pick(r) * r.checkouts, 0) / Math.max(1, checkouts)
+  return {
+    concurrency: runs[0].concurrency,
+    warmup: runs[0].warmup,
+    checkouts,
+    seconds,
+    perSecond: checkouts / seconds,
+    checkoutMs: summarize(parts.flatMap((p) => p.samples)),
+    backendCpuMsPerCheckout: weighted((r) => r.backendCpuMsPerCheckout),
+    clientCpuMsPerCheckout: weighted((r) => r.clientCpuMsPerCheckout),
+    errors: runs.flatMap((r) => r.errors),
+    rounds: runs.flatMap((r) => r.rounds),
+  }
+}
+
+/** Memory of the backend after a full garbage collection (see gc-probe.js), MiB. */
+export interface MemorySnapshot {
+  checkouts: number
+  rssMiB: number
+  heapUsedMiB: number
 }
 
 export interface MemoryRun {
+  config: string
   concurrency: number
   warmup: number
   checkouts: number
   errors: number
   seconds: number
-  /** Right after boot (idle), after the warm-up, after all checkouts (idle again), MiB. */
-  rssBootMiB: number
-  rssWarmMiB: number
-  rssAfterMiB: number
-  growthMiB: number
-  growthPercent: number
-  /** RSS while the checkouts ran: [checkouts done, MiB]. */
-  samples: [number, number][]
-  throughput: ThroughputRun
+  /** Idle after start, idle after the warm-up, idle after all checkouts (after a full GC). */
+  boot: MemorySnapshot
+  warm: MemorySnapshot
+  after: MemorySnapshot
+  /** VmRSS at the end before the forced collection, MiB. */
+  rssAfterNoGcMiB: number
+  rssGrowthMiB: number
+  rssGrowthPercent: number
+  heapGrowthMiB: number
+  /** Along the run, every `sampleEvery` checkouts (under load). */
+  samples: MemorySnapshot[]
 }
 
 /**
- * RSS of a freshly started backend: idle, after a warm-up, then along `checkouts` checkouts at
- * `concurrency` (the first `throughputCheckouts` of them are also its throughput window).
+ * Memory of a freshly started backend: idle, after a warm-up, then along `checkouts`
+ * checkouts at `concurrency`, each time after a full collection.
  */
 export async function measureMemory(
   shop: Shop,
   pid: number,
+  snapshot: (checkouts: number) => Promise<MemorySnapshot>,
   options: {
+    config: string
     concurrency: number
     warmup: number
     checkouts: number
-    throughputCheckouts: number
     sampleEvery: number
     emailTag: string
     onProgress?: (done: number, total: number) => void
@@ -174,54 +200,46 @@ export async function measureMemory(
 ): Promise<MemoryRun> {
   const started = Date.now()
   await sleep(2000)
-  const rssBootMiB = rssMiB(pid)
+  const boot = await snapshot(0)
   await runPool(options.warmup, options.concurrency, (i) =>
     checkoutOnce(shop, { email: `mem-warm-${options.emailTag}-${i}@example.com` })
   )
   await sleep(2000)
-  const rssWarmMiB = rssMiB(pid)
-  const samples: [number, number][] = [[0, rssWarmMiB]]
-
-  const window = await throughputWindow(
-    shop,
-    pid,
-    options.concurrency,
-    Math.min(options.throughputCheckouts, options.checkouts),
-    `${options.emailTag}-m`
-  )
-  let done = window.checkouts + window.errors.length
-  samples.push([done, rssMiB(pid)])
-  const rest = Math.max(0, options.checkouts - done)
-  let errors = window.errors.length
-  const offset = done
+  const warm = await snapshot(0)
+  const samples: MemorySnapshot[] = [warm]
+  const pending: Promise<void>[] = []
   const pool = await runPool(
-    rest,
+    options.checkouts,
     options.concurrency,
-    (i) => checkoutOnce(shop, { email: `mem-${options.emailTag}-${offset + i}@example.com` }),
-    (n) => {
-      done = offset + n
-      if (done % options.sampleEvery === 0) {
-        samples.push([done, rssMiB(pid)])
+    (i) => checkoutOnce(shop, { email: `mem-${options.emailTag}-${i}@example.com` }),
+    (done) => {
+      if (done % options.sampleEvery === 0 && done < options.checkouts) {
+        pending.push(snapshot(done).then((s) => void samples.push(s)))
         options.onProgress?.(done, options.checkouts)
       }
     }
   )
-  errors += pool.errors.length
+  await Promise.all(pending)
+  const done = pool.results.length + pool.errors.length
   await sleep(3000)
-  const rssAfterMiB = rssMiB(pid)
-  samples.push([done, rssAfterMiB])
+  const rssAfterNoGcMiB = rssMiB(pid)
+  const after = await snapshot(done)
+  samples.push(after)
+  samples.sort((a, b) => a.checkouts - b.checkouts)
   return {
+    config: options.config,
     concurrency: options.concurrency,
     warmup: options.warmup,
     checkouts: done,
-    errors,
+    errors: pool.errors.length,
     seconds: (Date.now() - started) / 1000,
-    rssBootMiB,
-    rssWarmMiB,
-    rssAfterMiB,
-    growthMiB: rssAfterMiB - rssWarmMiB,
-    growthPercent: ((rssAfterMiB - rssWarmMiB) / rssWarmMiB) * 100,
+    boot,
+    warm,
+    after,
+    rssAfterNoGcMiB,
+    rssGrowthMiB: after.rssMiB - warm.rssMiB,
+    rssGrowthPercent: ((after.rssMiB - warm.rssMiB) / warm.rssMiB) * 100,
+    heapGrowthMiB: after.heapUsedMiB - warm.heapUsedMiB,
     samples,
-    throughput: { ...window, warmup: options.warmup },
   }
 }

@@ -154,9 +154,10 @@ function throughputSection(r: BenchResults): string {
       const run = t[key]
       return [
         label,
-        num(run?.perSecond, 2),
-        x(ratio(run?.perSecond, t.manual?.perSecond)),
+        `**${num(run?.perSecond, 2)}**`,
+        `**${x(ratio(run?.perSecond, t.manual?.perSecond))}**`,
         x(ratio(run?.perSecond, t.official?.perSecond)),
+        (run?.rounds ?? []).map((round) => round.perSecond.toFixed(2)).join(", "),
         `${ms(run?.checkoutMs.median)} / ${ms(run?.checkoutMs.p95)}`,
         ms(run?.backendCpuMsPerCheckout),
         x(ratio(run?.backendCpuMsPerCheckout, t.manual?.backendCpuMsPerCheckout)),
@@ -164,10 +165,11 @@ function throughputSection(r: BenchResults): string {
         `${run?.checkouts ?? 0} / ${run?.errors.length ?? 0}`,
       ]
     })
+  const s = r.settings
   return [
-    "## 3. Throughput at concurrency 16, no added latency",
+    `## 3. Throughput at concurrency ${s.concurrency}, no added latency`,
     "",
-    `Each backend freshly started, ${r.settings.throughputWarmup} warm-up checkouts, then ${r.settings.throughputCheckouts} checkouts (same flow as above) by ${r.settings.concurrency} concurrent shoppers. CPU per checkout: user + system time of the backend process (from /proc), and of the bench process, which is the HTTP client and, for the Stripe plugins, the in-process emulator.`,
+    `${s.throughputRounds} round${s.throughputRounds === 1 ? "" : "s"}; in each, every backend is started afresh, takes ${s.throughputWarmup} warm-up checkouts, then ${s.throughputCheckouts} checkouts (the flow above) by ${s.concurrency} concurrent shoppers. The order alternates between rounds (manual, official, this plugin, then the reverse) so that a drift in the machine's load does not favour one side. Checkouts/s = all checkouts over all measured time. CPU per checkout: user + system time of the backend process (from /proc), and of the bench process, which is the HTTP client and, for the Stripe plugins, the in-process emulator.`,
     "",
     table(
       [
@@ -175,6 +177,7 @@ function throughputSection(r: BenchResults): string {
         "checkouts/s",
         "÷ manual",
         "÷ official",
+        "per round",
         "checkout ms under load (median / p95)",
         "backend CPU ms per checkout",
         "backend CPU ÷ manual",
@@ -273,14 +276,20 @@ function webhookSection(r: BenchResults): string {
 function memorySection(r: BenchResults): string {
   const m = r.memory
   if (!m) return ""
-  const samples = m.samples.map(([n, mib]) => `${n}: ${Math.round(mib)}`).join(" · ")
+  const sign = (v: number) => (v >= 0 ? "+" : "")
+  const samples = m.samples
+    .map(
+      (snap) => `${snap.checkouts}: ${Math.round(snap.rssMiB)} / ${Math.round(snap.heapUsedMiB)}`
+    )
+    .join(" · ")
   return [
-    "## 5. Memory (this plugin)",
+    `## 5. Memory (${m.config})`,
     "",
-    `Resident set size (VmRSS) of the backend process: idle after start, idle after ${m.warmup} warm-up checkouts, and idle after ${m.checkouts} more checkouts at concurrency ${m.concurrency} (${m.errors} errors, ${Math.round(m.seconds)} s).`,
+    `Resident set size (VmRSS) and V8 heap in use of the backend process, each read right after a full garbage collection (see Method): idle after start, idle after ${m.warmup} warm-up checkouts, and idle after ${m.checkouts} more checkouts at concurrency ${m.concurrency} (${m.errors} errors, ${Math.round(m.seconds / 60)} min).`,
     "",
     table(
       [
+        "",
         "after start",
         `after ${m.warmup} warm-up`,
         `after ${m.checkouts} checkouts`,
@@ -288,15 +297,23 @@ function memorySection(r: BenchResults): string {
       ],
       [
         [
-          `${num(m.rssBootMiB)} MiB`,
-          `${num(m.rssWarmMiB)} MiB`,
-          `${num(m.rssAfterMiB)} MiB`,
-          `**${m.growthMiB >= 0 ? "+" : ""}${num(m.growthMiB)} MiB (${m.growthPercent >= 0 ? "+" : ""}${num(m.growthPercent)} %)**`,
+          "RSS",
+          `${num(m.boot.rssMiB)} MiB`,
+          `${num(m.warm.rssMiB)} MiB`,
+          `${num(m.after.rssMiB)} MiB`,
+          `**${sign(m.rssGrowthMiB)}${num(m.rssGrowthMiB)} MiB (${sign(m.rssGrowthPercent)}${num(m.rssGrowthPercent)} %)**`,
+        ],
+        [
+          "V8 heap used",
+          `${num(m.boot.heapUsedMiB)} MiB`,
+          `${num(m.warm.heapUsedMiB)} MiB`,
+          `${num(m.after.heapUsedMiB)} MiB`,
+          `${sign(m.heapGrowthMiB)}${num(m.heapGrowthMiB)} MiB`,
         ],
       ]
     ),
     "",
-    `RSS along the run (checkouts: MiB): ${samples}`,
+    `Along the run, under load (checkouts: RSS / heap MiB, after a full GC): ${samples}. Without the forced collection, VmRSS at the end read ${num(m.rssAfterNoGcMiB)} MiB.`,
   ].join("\n")
 }
 
@@ -305,13 +322,14 @@ function methodSection(r: BenchResults): string {
   return [
     "## Method",
     "",
-    `- One run, one PostgreSQL database, one Stripe emulator (in the bench process, on 127.0.0.1), one Medusa ${r.meta.medusa} app. The three plugins register the same provider ids (\`stripe\`, \`stripe-ideal\`, ...), so they cannot share a backend process: the backend is started once per configuration, one after another, against the same database: the medusa-payment-manual-only baseline, the official plugin, then this plugin (sections 1, 2, 4), then each again freshly started for section 3 (and, for this plugin, section 5). Later configurations see a slightly larger database (this plugin runs last).`,
+    `- One run, one PostgreSQL database, one Stripe emulator (in the bench process, on 127.0.0.1), one Medusa ${r.meta.medusa} app. The three plugins register the same provider ids (\`stripe\`, \`stripe-ideal\`, ...), so they cannot share a backend process: the backend is started once per configuration, one after another, against the same database: the medusa-payment-manual-only baseline, the official plugin, then this plugin (sections 1, 2, 4); then, for section 3, each again freshly started, in alternating order; then one more fresh backend for section 5. The database grows along the run (every checkout makes an order), and this plugin runs last in sections 1-2.`,
     `- Migrations and the seed ran once, with this plugin. Region Europe (EUR, tax 0) offers \`stripe\` and \`manual\`; one product at 25.00 EUR, flat shipping 8.00 EUR. Every configuration runs the same storefront requests; the Stripe plugins select \`stripe\`, the baseline selects \`manual\`.`,
     `- This plugin is installed from its \`npm pack\` tarball, like the end-to-end tests do. The official plugin, \`${r.meta.official}\` (with \`stripe@${r.meta.officialStripe}\`), is installed once into \`bench/.work/\` with \`npm install --no-save --legacy-peer-deps\`, so that it resolves \`@medusajs/medusa\` from the repository, and is loaded by an absolute path. Both get \`capture: false\` (authorize at checkout, capture from the admin).`,
     "- The official plugin has no option for the API host. Its backend is started with `NODE_OPTIONS=--require bench/lib/stripe-host-shim.js`: the preload resolves the `stripe` module from the official plugin's directory, wraps its constructor and adds the emulator's `host`, `port` and `protocol` to the options of every client made; nothing else changes (same API version, `2022-11-15`, same retries, same agent). This plugin is pointed at the emulator with its own `host`/`port`/`protocol` options.",
     `- No webhook endpoint is registered on the emulator during sections 1-3, so no event reaches a backend and every counted call belongs to the checkout. Section 4 signs and posts events itself.`,
+    "- Every backend also loads `bench/lib/gc-probe.js` (`--require`): on SIGUSR2 it runs a full garbage collection and prints `process.memoryUsage()`. Only section 5 sends the signal; memory is read after it so that the figures show what the backend retains rather than where the collector happened to be (RSS with a 16-way concurrent Medusa swings by 100-200 MiB between collections).",
     `- Every backend gets a database pool of ${s.databasePoolSize} connections (\`database_extra.max\`): with Medusa's default of 10, 16 concurrent checkouts deadlocked the manual-only backend (requests holding a pooled connection waiting for another one).`,
-    `- Settings: latencies ${s.latenciesMs.join(", ")} ms, ${s.latencyCheckouts} checkouts each after ${s.latencyWarmup} warm-up; throughput ${s.throughputCheckouts} checkouts at concurrency ${s.concurrency} after ${s.throughputWarmup}; ${s.webhookDeliveries} webhook deliveries at concurrency ${s.webhookConcurrency} after ${s.webhookWarmup}; ${s.tabClosedCarts} tab-closed carts; memory ${s.memoryCheckouts} checkouts after ${s.memoryWarmup}.`,
+    `- Settings: latencies ${s.latenciesMs.join(", ")} ms, ${s.latencyCheckouts} checkouts each after ${s.latencyWarmup} warm-up; throughput ${s.throughputRounds} × ${s.throughputCheckouts} checkouts at concurrency ${s.concurrency}, each after ${s.throughputWarmup}; ${s.webhookDeliveries} webhook deliveries at concurrency ${s.webhookConcurrency} after ${s.webhookWarmup}; ${s.tabClosedCarts} tab-closed carts; memory ${s.memoryCheckouts} checkouts after ${s.memoryWarmup}.`,
     "- Ratios are the headline: absolute times depend on the machine, and on a 2-core machine the database, the backend and the load generator share the cores.",
   ].join("\n")
 }

@@ -8,6 +8,7 @@ export interface BenchSettings {
   latencyCheckouts: number
   latencyWarmup: number
   concurrency: number
+  throughputRounds: number
   throughputWarmup: number
   throughputCheckouts: number
   webhookDeliveries: number
@@ -16,6 +17,7 @@ export interface BenchSettings {
   tabClosedCarts: number
   memoryWarmup: number
   memoryCheckouts: number
+  memoryConfig: ConfigName
   databasePoolSize: number
   sections: string[]
 }

@@ -6,6 +6,7 @@ import path from "path"
 import {
   REPO_ROOT,
   adminClient,
+  waitFor,
   connectDb,
   createScratchApp,
   createTestDatabase,
@@ -25,6 +26,7 @@ import {
   type StripeEmulator,
   type TestDatabase,
 } from "../../__tests__/support"
+import type { MemorySnapshot } from "./load"
 
 export const BENCH_DIR = path.resolve(__dirname, "..")
 export const WORK_DIR = path.join(BENCH_DIR, ".work")
@@ -32,6 +34,7 @@ export const OFFICIAL_PACKAGE = "medusa-payment-stripe"
 export const OFFICIAL_VERSION = "6.0.11"
 export const OFFICIAL_DIR = path.join(WORK_DIR, `official-${OFFICIAL_VERSION}`)
 const SHIM = path.join(__dirname, "stripe-host-shim.js")
+const GC_PROBE = path.join(__dirname, "gc-probe.js")
 const DATABASE_PREFIX = "medusa_stripe_bench"
 
 export type ConfigName = "ours" | "official" | "manual"
@@ -42,6 +45,8 @@ export interface BackendConfig {
   /** The payment provider its checkouts select. */
   provider: "stripe" | "manual"
   env: Env
+  /** Files the backend loads with `--require` (after gc-probe.js, which every backend loads). */
+  preload: string[]
 }
 
 export interface BenchEnvironment {
@@ -200,6 +205,7 @@ export async function setupEnvironment(options: SetupOptions): Promise<BenchEnvi
         label: "medusa-stripe-payments",
         provider: "stripe",
         env: {},
+        preload: [],
       },
       official: {
         name: "official",
@@ -208,14 +214,15 @@ export async function setupEnvironment(options: SetupOptions): Promise<BenchEnvi
         env: {
           STRIPE_PLUGIN_RESOLVE: officialPluginDir,
           BENCH_STRIPE_SHIM_FROM: officialPluginDir,
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${SHIM}`.trim(),
         },
+        preload: [SHIM],
       },
       manual: {
         name: "manual",
         label: "medusa-payment-manual only",
         provider: "manual",
         env: { BENCH_MANUAL_ONLY: "1" },
+        preload: [],
       },
     }
     return { database, app, db, emulator, env, webhookSecret, officialPluginDir, configs, shutdown }
@@ -230,9 +237,13 @@ export async function startConfig(
   bench: BenchEnvironment,
   config: BackendConfig
 ): Promise<RunningBackend> {
+  const nodeOptions = [
+    process.env.NODE_OPTIONS,
+    ...[GC_PROBE, ...config.preload].map((file) => `--require ${file}`),
+  ]
   const backend = await startBackend({
     app: bench.app,
-    env: { ...bench.env, ...config.env },
+    env: { ...bench.env, ...config.env, NODE_OPTIONS: nodeOptions.filter(Boolean).join(" ") },
     timeoutMs: 120_000,
   })
   const names = backend.plugins.map((p) => p.name)
@@ -274,4 +285,24 @@ export function rssMiB(pid: number): number {
     throw new Error(`No VmRSS for pid ${pid}`)
   }
   return Number(match[1]) / 1024
+}
+
+const GC_LINE = "[bench-gc] "
+
+/** Asks the backend for a full garbage collection (gc-probe.js) and reads its memory. */
+export async function gcSnapshot(backend: Backend, checkouts: number): Promise<MemorySnapshot> {
+  const lines = () => backend.logs().filter((line) => line.startsWith(GC_LINE))
+  const seen = lines().length
+  process.kill(backend.pid, "SIGUSR2")
+  const line = await waitFor(() => lines()[seen], {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+    description: "the backend's memory after a full collection",
+  })
+  const parsed = JSON.parse(line.slice(GC_LINE.length)) as { rss: number; heapUsed: number }
+  return {
+    checkouts,
+    rssMiB: parsed.rss / 1024 ** 2,
+    heapUsedMiB: parsed.heapUsed / 1024 ** 2,
+  }
 }

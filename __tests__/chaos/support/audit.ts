@@ -70,7 +70,7 @@ export function runAudit(): AuditResult {
       (result.error
         ? result.error.message
         : (result.stderr || "no answer").trim().split("\n").pop())
-    return { ...base, ran: false, error: String(reason).slice(0, 300) }
+    return { ...base, ran: false, error: withoutUrls(String(reason)).slice(0, 300) }
   }
   const advisories = Object.values(parsed.vulnerabilities ?? {})
     .map((entry) => ({
@@ -89,4 +89,9 @@ export function runAudit(): AuditResult {
     vulnerabilities[key] = Number(counts[key] ?? 0)
   }
   return { ...base, ran: true, vulnerabilities, advisories }
+}
+
+/** Keeps addresses of package servers out of reports. */
+function withoutUrls(text: string): string {
+  return text.replace(/\bhttps?:\/\/\S+/g, "<registry>")
 }
