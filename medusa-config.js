@@ -12,6 +12,8 @@
  *   STRIPE_HOST, STRIPE_PORT, STRIPE_PROTOCOL
  *                          optional; point the Stripe client at another host (the emulator)
  *   STRIPE_CAPTURE         "true" to capture payments as soon as they are authorized
+ *   STRIPE_WEBHOOK_RETRY_INTERVAL
+ *                          optional; seconds between looks for webhook events to retry
  *   STRIPE_PLUGIN_RESOLVE  how Medusa finds this plugin: a path (default: this directory,
  *                          which loads its dist/) or a package name installed in node_modules
  *   STORE_CORS, ADMIN_CORS optional CORS origins (default: any localhost origin)
@@ -45,6 +47,9 @@ function stripeOptions() {
   }
   if (env.STRIPE_PROTOCOL) {
     options.protocol = env.STRIPE_PROTOCOL
+  }
+  if (env.STRIPE_WEBHOOK_RETRY_INTERVAL) {
+    options.webhook_retry_interval = Number(env.STRIPE_WEBHOOK_RETRY_INTERVAL)
   }
   return options
 }

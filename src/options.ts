@@ -48,6 +48,13 @@ export interface StripePluginOptions {
   timeout?: number
   /** Webhook signature tolerance in seconds. @default 300 */
   webhook_tolerance?: number
+  /**
+   * Seconds between two looks for webhook events whose processing failed every attempt or
+   * was lost (a crash, an event bus that keeps nothing); such events are fetched from Stripe
+   * and processed again, later and later, for about a day. 0 turns this off.
+   * @default 60
+   */
+  webhook_retry_interval?: number
   /** Point the client at another API host, e.g. a local Stripe emulator. */
   host?: string
   port?: number
@@ -68,6 +75,8 @@ export interface ResolvedStripeOptions {
   readonly maxNetworkRetries: number
   readonly timeout: number
   readonly webhookTolerance: number
+  /** Milliseconds; 0 when off. */
+  readonly webhookRetryIntervalMs: number
   readonly host?: string
   readonly port?: number
   readonly protocol?: "http" | "https"
@@ -97,6 +106,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "max_network_retries",
   "timeout",
   "webhook_tolerance",
+  "webhook_retry_interval",
   "host",
   "port",
   "protocol",
@@ -310,6 +320,8 @@ export function parseOptions(
     maxNetworkRetries: optionalInteger(raw, "max_network_retries", 2, 0, 10) ?? 2,
     timeout: optionalInteger(raw, "timeout", 20_000, 1, 600_000) ?? 20_000,
     webhookTolerance: optionalInteger(raw, "webhook_tolerance", 300, 1, 86_400) ?? 300,
+    webhookRetryIntervalMs:
+      (optionalInteger(raw, "webhook_retry_interval", 60, 0, 86_400) ?? 60) * 1000,
     host: optionalString(raw, "host"),
     port: optionalInteger(raw, "port", undefined, 1, 65_535),
     protocol: parseProtocol(raw),

@@ -521,6 +521,91 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
     expect((await deliverSigned(event)).body).toEqual({ received: true })
   })
 
+  describe("the retry sweep", () => {
+    const RETRIEVE_ROUTE = "GET /v1/payment_intents/:id"
+    let sweeper: Backend
+
+    beforeAll(async () => {
+      // A backend that looks for stalled events every second; Stripe delivers to the first one.
+      sweeper = await e2e.startBackend({ env: { STRIPE_WEBHOOK_RETRY_INTERVAL: "1" } })
+    }, 120_000)
+
+    afterAll(async () => {
+      emu?.faults.clear()
+      await sweeper?.stop()
+    })
+
+    const paidCartWithHeldEvents = async () => {
+      emu.webhooks.pause()
+      const cart = await stripeCheckout()
+      const intentId = intentIdOf(cart)
+      await emu.confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+      return {
+        cart,
+        intentId,
+        event: emulatorEvent("payment_intent.amount_capturable_updated", intentId),
+      }
+    }
+
+    it("hands an event that failed every attempt back once Stripe answers again", async () => {
+      const { cart, event } = await paidCartWithHeldEvents()
+      emu.faults.setFailureRate(1, { kinds: ["500"], routes: [RETRIEVE_ROUTE] })
+      expect((await deliverSigned(event, sweeper)).status).toBe(200)
+      await waitFor(
+        async () => {
+          const row = await eventRow(event.id)
+          return row?.status === "failed" && row.attempts === 5
+        },
+        { timeoutMs: 60_000, intervalMs: 200, description: `event ${event.id} failed 5 times` }
+      )
+      expect(await ordersOf(cart.id)).toHaveLength(0)
+
+      emu.faults.clear()
+      const order = await waitForOrder(cart.id)
+      expect(order.payment_status).toBe("awaiting")
+      expect(await eventRow(event.id)).toMatchObject({ status: "processed", attempts: 6 })
+      expect(
+        sweeper.logs().some((line) => line.includes(`${event.id}`) && /handed back/.test(line))
+      ).toBe(true)
+    })
+
+    it("processes an event the event bus lost, fetching it from Stripe", async () => {
+      const { cart, event } = await paidCartWithHeldEvents()
+      // Recorded by a route whose process died before the event bus ran the job.
+      await e2e.db.query(
+        `INSERT INTO stripe_webhook_event (id, type, resource_id, status, attempts, created_at, updated_at)
+         VALUES ($1, $2, $3, 'received', 0, now() - interval '2 minutes', now() - interval '2 minutes')`,
+        [event.id, event.type, cart.id]
+      )
+      const order = await waitForOrder(cart.id)
+      expect(await ordersOf(cart.id)).toEqual([order])
+      expect(await eventRow(event.id)).toMatchObject({ status: "processed", attempts: 1 })
+    })
+
+    it("gives up an event Stripe does not know", async () => {
+      const event = fakeEvent("payment_intent.succeeded", {
+        id: "pi_e2eunknowntostripe",
+        object: "payment_intent",
+        metadata: { resource_id: "cart_e2eunknown" },
+      })
+      await e2e.db.query(
+        `INSERT INTO stripe_webhook_event (id, type, resource_id, status, attempts, created_at, updated_at)
+         VALUES ($1, $2, 'cart_e2eunknown', 'failed', 5, now() - interval '1 minute', now() - interval '1 minute')`,
+        [event.id, event.type]
+      )
+      const row = await waitFor(
+        async () => {
+          const found = await eventRow(event.id)
+          return found?.last_error?.includes("no longer has") ? found : undefined
+        },
+        { timeoutMs: 30_000, intervalMs: 200, description: `event ${event.id} given up` }
+      )
+      expect(row).toMatchObject({ status: "failed", attempts: 60 })
+      await sleep(2_500)
+      expect(await eventRow(event.id)).toMatchObject({ status: "failed", attempts: 60 })
+    })
+  })
+
   it("keeps the secrets out of the logs", () => {
     const logs = e2e.backends.flatMap((b) => b.logs()).join("\n")
     expect(logs).not.toContain(e2e.secrets.apiKey)

@@ -1,4 +1,4 @@
-import { PaymentSessionStatus } from "@medusajs/medusa"
+import { PaymentSessionStatus, type PaymentProcessorContext } from "@medusajs/medusa"
 import { StripeEmulator } from "../../src/emulator"
 import StripeProviderService from "../../src/services/stripe-provider"
 import type { StripeSessionData } from "../../src/core/session-data"
@@ -123,8 +123,17 @@ describe("StripeProviderService", () => {
       expect(emulator.paymentIntents()).toHaveLength(0)
     })
 
-    it("makes no Stripe customer for a guest cart without an email", async () => {
-      const { data, response } = await initiate({ email: "" })
+    it("refuses a cart without an email, which Medusa could not turn into an order", async () => {
+      const error = failure(await processor.initiatePayment(buildContext({ email: "" })))
+      expect(error.code).toBe("email_required")
+      expect(error.error).toBe("Could not create the payment: The cart has no email address")
+      expect(error.detail).toContain("POST /store/carts/:id")
+      expect(emulator.paymentIntents()).toHaveLength(0)
+      expect(emulator.customers()).toHaveLength(0)
+    })
+
+    it("makes no Stripe customer for a guest without a Medusa customer", async () => {
+      const { data, response } = await initiate()
       expect(data.customer).toBeNull()
       expect(response.update_requests).toBeUndefined()
       expect(emulator.customers()).toHaveLength(0)
@@ -231,21 +240,49 @@ describe("StripeProviderService", () => {
       expect(result?.session_data).toMatchObject({ id: data.id, amount: 4000, currency: "usd" })
     })
 
-    it("attaches the customer once the guest gives an email", async () => {
-      const { context, data } = await initiate()
+    /** The guest signs in (or registers) after the session was made. */
+    const updateAsCustomer = async (
+      context: PaymentProcessorContext,
+      paymentSessionData: Record<string, unknown>
+    ) => {
       const customer = buildCustomer()
-      const result = unwrap(
+      return unwrap(
         await processor.updatePayment({
           ...context,
           customer,
           email: customer.email,
-          paymentSessionData: data,
+          paymentSessionData,
         })
       )
+    }
+
+    it("attaches the customer once the guest gives an email", async () => {
+      const { context, data } = await initiate()
+      const result = await updateAsCustomer(context, data)
       const stripeId = emulator.customers()[0].id
       expect(result?.session_data).toMatchObject({ id: data.id, customer: stripeId })
       expect(result?.update_requests).toEqual({ customer_metadata: { stripe_id: stripeId } })
     })
+
+    it.each([
+      ["as the saved data says", true],
+      ["after the data was saved", false],
+    ])(
+      "keeps an intent the shopper confirmed %s when only the customer changes",
+      async (_when, savedAsConfirmed) => {
+        const { context, data } = await initiate()
+        await emulator.confirmPaymentIntent(data.id, { payment_method: "pm_card_visa" })
+        const saved = savedAsConfirmed ? { ...data, status: "requires_capture" as const } : data
+        const result = await updateAsCustomer(context, saved)
+        expect(result?.session_data).toMatchObject({ id: data.id, status: "requires_capture" })
+        if (savedAsConfirmed) {
+          const stripeId = emulator.customers()[0].id
+          expect(result?.update_requests).toEqual({ customer_metadata: { stripe_id: stripeId } })
+        }
+        expect(emulator.paymentIntents()).toHaveLength(1)
+        expect(emulator.paymentIntent(data.id)?.status).toBe("requires_capture")
+      }
+    )
 
     it("replaces an intent the shopper already confirmed, canceling the old one", async () => {
       const { context, data } = await initiate({ amount: 2500 })
@@ -412,6 +449,20 @@ describe("StripeProviderService", () => {
       const { data } = await initiate()
       unwrap(await processor.cancelPayment(data))
       expect(await processor.getPaymentStatus(data)).toBe(PaymentSessionStatus.CANCELED)
+    })
+
+    it("throws an error Medusa shows with its message when Stripe cannot answer", async () => {
+      const { data } = await initiate()
+      emulator.faults.failNext(3, { route: "GET /v1/payment_intents/:id", kind: "500" })
+      const thrown = await processor.getPaymentStatus(data).catch((error: unknown) => error)
+      expect(thrown).toMatchObject({
+        name: "StripeOperationError",
+        type: "unexpected_state",
+        code: "api_error",
+      })
+      expect(String((thrown as Error).message)).toMatch(
+        /^Stripe could not read the payment status: /
+      )
     })
   })
 

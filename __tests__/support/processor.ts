@@ -70,7 +70,7 @@ export function buildContext(
     amount: 2500,
     currency_code: "eur",
     resource_id: newCartId(),
-    email: "",
+    email: "guest@example.com",
     context: {},
     paymentSessionData: {},
     ...overrides,

@@ -19,10 +19,23 @@ describe("parseOptions", () => {
       maxNetworkRetries: 2,
       timeout: 20000,
       webhookTolerance: 300,
+      webhookRetryIntervalMs: 60_000,
       host: undefined,
       port: undefined,
       protocol: undefined,
     })
+  })
+
+  it("takes the webhook retry interval in seconds, and 0 to turn the retry sweep off", () => {
+    expect(
+      parseOptions({ api_key: KEY, webhook_retry_interval: 5 }, noEnv).webhookRetryIntervalMs
+    ).toBe(5000)
+    expect(
+      parseOptions({ api_key: KEY, webhook_retry_interval: 0 }, noEnv).webhookRetryIntervalMs
+    ).toBe(0)
+    expect(() => parseOptions({ api_key: KEY, webhook_retry_interval: -1 }, noEnv)).toThrow(
+      'option "webhook_retry_interval" must be an integer from 0 to 86400, got -1'
+    )
   })
 
   it("reads the key and webhook secret from the environment when absent", () => {

@@ -2,6 +2,7 @@ import {
   HANDLED_EVENT_TYPES,
   WEBHOOK_JOB_OPTIONS,
   WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_MAX_ROUNDS,
   attemptOfDelivery,
   backoffDelay,
   cartLockName,
@@ -9,6 +10,8 @@ import {
   isHandledEventType,
   isPluginRefund,
   isTransientDatabaseError,
+  lostEventAge,
+  nextRoundDelay,
   parseWebhookJob,
   planWebhookEvent,
   resourceIdOf,
@@ -252,6 +255,40 @@ describe("attempts and backoff", () => {
     [0, 1000],
   ])("waits after attempt %i: %i ms", (attempt, delay) => {
     expect(backoffDelay(attempt)).toBe(delay)
+  })
+})
+
+describe("retry rounds after every attempt failed", () => {
+  it.each([
+    [5, 60_000],
+    [10, 120_000],
+    [15, 240_000],
+    [45, 256 * 60_000],
+    [50, 6 * 3_600_000],
+    [55, 6 * 3_600_000],
+  ])("after %i attempts the next round waits %i ms at a 60 s interval", (attempts, delay) => {
+    expect(nextRoundDelay(attempts, 60_000)).toBe(delay)
+  })
+
+  it("gives the event up after twelve rounds", () => {
+    expect(WEBHOOK_MAX_ROUNDS).toBe(12)
+    expect(nextRoundDelay(55, 60_000)).toBeDefined()
+    expect(nextRoundDelay(56, 60_000)).toBeUndefined()
+    expect(nextRoundDelay(60, 60_000)).toBeUndefined()
+  })
+
+  it("spans about a day at the default interval", () => {
+    let total = 0
+    for (let attempts = 5; nextRoundDelay(attempts, 60_000) !== undefined; attempts += 5) {
+      total += nextRoundDelay(attempts, 60_000) ?? 0
+    }
+    expect(total / 3_600_000).toBeGreaterThan(20)
+    expect(total / 3_600_000).toBeLessThan(30)
+  })
+
+  it("takes a received or processing event for lost well after the event bus's own retries", () => {
+    expect(lostEventAge(60_000)).toBe(300_000)
+    expect(lostEventAge(1_000)).toBe(60_000)
   })
 })
 

@@ -13,6 +13,25 @@ function resolveOptional<T>(req: MedusaRequest, name: string): T | undefined {
   }
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * A completion cut off after Medusa recorded the payment can only be finished under its own
+ * idempotency key; the shopper's retry, which carries a new key or none, is pointed at it.
+ */
+async function resumeInterruptedCompletion(
+  req: MedusaRequest,
+  handler: StripeWebhookHandlerService,
+  cartId: string
+): Promise<void> {
+  const key = await handler.interruptedCompletionKey(cartId)
+  if (key) {
+    req.headers["idempotency-key"] = key
+  }
+}
+
 /**
  * Holds the cart's advisory lock for the whole of the shopper's `POST /store/carts/:id/complete`,
  * released once the response is sent or the connection closes. The webhook takes the same lock
@@ -52,7 +71,15 @@ export function cartCompletionLock(
         return
       }
       lease = acquired
-      next()
+      resumeInterruptedCompletion(req, handler, cartId).then(
+        () => next(),
+        (error: unknown) => {
+          logger?.warn(
+            `medusa-stripe-payments: could not look for an interrupted completion of cart ${cartId}: ${messageOf(error)}`
+          )
+          next()
+        }
+      )
     },
     (error: unknown) => {
       if (closed) {
@@ -68,9 +95,7 @@ export function cartCompletionLock(
       }
       // Without the lock the completion still runs: Medusa's own checks remain in place.
       logger?.error(
-        `medusa-stripe-payments: could not take the completion lock of cart ${cartId}: ${
-          error instanceof Error ? error.message : String(error)
-        }`
+        `medusa-stripe-payments: could not take the completion lock of cart ${cartId}: ${messageOf(error)}`
       )
       next()
     }

@@ -82,3 +82,21 @@ export function toProcessorError(operation: string, error: unknown): PaymentProc
     detail: message || "The error carried no message",
   }
 }
+
+/**
+ * For the few processor methods that must throw rather than return a `PaymentProcessorError`
+ * (`getPaymentStatus`): Medusa's error handler keeps the message of an error typed
+ * `unexpected_state`, where a raw Stripe error would reach the shopper as "An unknown error
+ * occurred".
+ */
+export class StripeOperationError extends Error {
+  readonly type = "unexpected_state"
+  readonly code: string
+
+  constructor(operation: string, error: unknown) {
+    const { error: message, code, detail } = toProcessorError(operation, error)
+    super(detail && !message.includes(detail) ? `${message} (${detail})` : message)
+    this.name = "StripeOperationError"
+    this.code = code ?? "unknown_error"
+  }
+}

@@ -10,7 +10,7 @@ import type Stripe from "stripe"
 import { CUSTOMER_STRIPE_ID_KEY, METADATA_KEYS, REFUND_ORIGIN_PLUGIN } from "../constants"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { normalizeCurrency, toChargeableStripeAmount, toStripeAmount } from "./amounts"
-import { isStripeError, StripePluginError, toProcessorError } from "./errors"
+import { isStripeError, StripeOperationError, StripePluginError, toProcessorError } from "./errors"
 import { idempotencyKeys } from "./idempotency"
 import type { ProcessorSettings } from "./processor-settings"
 import {
@@ -64,6 +64,21 @@ interface ResolvedCustomer {
   updateRequests?: PaymentProcessorSessionResponse["update_requests"]
 }
 
+/**
+ * Medusa places an order only for a cart with a customer, which it makes from the cart's
+ * email; a payment taken before that would hold the shopper's money for a cart that cannot
+ * complete.
+ */
+function requireEmail(context: PaymentProcessorContext): void {
+  if (!context.email && !context.customer?.email) {
+    throw new StripePluginError(
+      "email_required",
+      "The cart has no email address",
+      "Set the shopper's email on the cart (POST /store/carts/:id with { email }) before creating the payment sessions"
+    )
+  }
+}
+
 function isUnexpectedState(error: unknown): boolean {
   return isStripeError(error) && error.code === "payment_intent_unexpected_state"
 }
@@ -106,6 +121,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   ): Promise<PaymentProcessorError | PaymentProcessorSessionResponse> {
     try {
       const { amount, currency } = this.chargeable(context)
+      requireEmail(context)
       const { customer, updateRequests } = await this.resolveCustomer(context)
       const intent = await this.createIntent(context, amount, currency, customer)
       return {
@@ -124,12 +140,11 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       const data = parseSessionData(context.paymentSessionData)
       const { amount, currency } = this.chargeable(context)
       const { customer, updateRequests } = await this.resolveCustomer(context)
-      const unchanged =
-        amount === data.amount &&
-        currency === data.currency &&
-        (customer === undefined || customer === data.customer)
-      if (unchanged) {
-        return
+      const sameAmount = amount === data.amount && currency === data.currency
+      const sameCustomer = customer === undefined || customer === data.customer
+      // An intent the shopper already confirmed is only replaced when what it charges changed.
+      if (sameAmount && (sameCustomer || !isUpdatable(data.status))) {
+        return updateRequests ? { session_data: data, update_requests: updateRequests } : undefined
       }
       const intent = isUpdatable(data.status)
         ? await this.updateIntent(context, data, { amount, currency, customer })
@@ -172,12 +187,16 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   async getPaymentStatus(
     paymentSessionData: Record<string, unknown>
   ): Promise<PaymentSessionStatus> {
-    const data = parseSessionData(paymentSessionData)
-    if (isFreshAuthorization(data)) {
-      return MEDUSA_STATUS.authorized
+    try {
+      const data = parseSessionData(paymentSessionData)
+      if (isFreshAuthorization(data)) {
+        return MEDUSA_STATUS.authorized
+      }
+      const intent = await this.stripe_.paymentIntents.retrieve(data.id)
+      return MEDUSA_STATUS[toSessionStatus(intent)]
+    } catch (error) {
+      throw new StripeOperationError("read the payment status", error)
     }
-    const intent = await this.stripe_.paymentIntents.retrieve(data.id)
-    return MEDUSA_STATUS[toSessionStatus(intent)]
   }
 
   async retrievePayment(
@@ -427,6 +446,10 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     } catch (error) {
       // The shopper confirmed (or the intent otherwise moved on) since the data was saved.
       if (!isUnexpectedState(error)) throw error
+      if (change.amount === data.amount && change.currency === data.currency) {
+        // Only the customer changed: what the shopper confirmed stands.
+        return this.stripe_.paymentIntents.retrieve(data.id)
+      }
       return this.replaceIntent(context, data, change.amount, change.currency, change.customer)
     }
   }

@@ -15,6 +15,15 @@ export const WEBHOOK_MAX_ATTEMPTS = 5
 /** First retry delay; it doubles on every further attempt. */
 export const WEBHOOK_BACKOFF_MS = 1000
 
+/**
+ * Rounds of {@link WEBHOOK_MAX_ATTEMPTS} attempts an event gets before it is given up: the
+ * first on delivery, the others handed back by the retry sweep.
+ */
+export const WEBHOOK_MAX_ROUNDS = 12
+
+/** The longest wait between two rounds. */
+export const WEBHOOK_MAX_ROUND_DELAY_MS = 6 * 60 * 60 * 1000
+
 /** Options of every emitted event, honoured by `@medusajs/event-bus-redis`. */
 export const WEBHOOK_JOB_OPTIONS = {
   attempts: WEBHOOK_MAX_ATTEMPTS,
@@ -238,6 +247,28 @@ export function isFinalAttempt(attempt: number, maxAttempts = WEBHOOK_MAX_ATTEMP
 /** Delay before the attempt after `attempt`: 1 s, 2 s, 4 s, 8 s (as the Redis event bus waits). */
 export function backoffDelay(attempt: number, baseMs = WEBHOOK_BACKOFF_MS): number {
   return baseMs * 2 ** Math.max(0, attempt - 1)
+}
+
+/**
+ * How long a `failed` event (every attempt of its latest round failed) waits before the next
+ * round: the sweep interval after the first round, doubling up to six hours, so that twelve
+ * rounds span about a day at the default interval. Undefined once the event is given up.
+ */
+export function nextRoundDelay(attempts: number, intervalMs: number): number | undefined {
+  const round = Math.max(1, Math.ceil(attempts / WEBHOOK_MAX_ATTEMPTS))
+  if (round >= WEBHOOK_MAX_ROUNDS) {
+    return undefined
+  }
+  return Math.min(intervalMs * 2 ** (round - 1), WEBHOOK_MAX_ROUND_DELAY_MS)
+}
+
+/**
+ * How long an event may stay `received` or `processing` before the sweep takes it for lost (a
+ * process died holding it, or the event bus kept it in memory only): well past the event bus's
+ * own retries (1 + 2 + 4 + 8 s) and any completion.
+ */
+export function lostEventAge(intervalMs: number): number {
+  return Math.max(5 * intervalMs, 60_000)
 }
 
 /** The job emitted for an event; the object is passed on as Stripe sent it. */

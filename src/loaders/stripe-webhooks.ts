@@ -1,6 +1,7 @@
 import type { ConfigModule, Logger, MedusaContainer } from "@medusajs/medusa"
 import { HANDLED_EVENT_TYPES, WEBHOOK_PATH } from "../core/webhook-events"
 import { parseOptions } from "../options"
+import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -16,13 +17,14 @@ export default async function stripeWebhooksLoader(
   pluginOptions?: Record<string, unknown>
 ): Promise<void> {
   const logger = container.resolve<Logger>("logger")
-  let secret: string | undefined
+  let options: ReturnType<typeof parseOptions>
   try {
-    secret = parseOptions(pluginOptions).webhookSecret
+    options = parseOptions(pluginOptions)
   } catch (error) {
     logger.error(messageOf(error))
     return
   }
+  const secret = options.webhookSecret
   if (!secret) {
     logger.error(
       `medusa-stripe-payments: option "webhook_secret" is not set: POST ${WEBHOOK_PATH} answers 503 to every Stripe event, and a payment whose shopper never returns to the store produces no order. Set webhook_secret (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of a Stripe webhook endpoint for ${WEBHOOK_PATH} that sends: ${HANDLED_EVENT_TYPES.join(", ")}`
@@ -52,4 +54,32 @@ export default async function stripeWebhooksLoader(
       `medusa-stripe-payments: could not check for table stripe_webhook_event: ${messageOf(error)}`
     )
   }
+
+  // A backend started with worker_mode "server" leaves background work to its workers.
+  if (options.webhookRetryIntervalMs > 0 && configModule.projectConfig.worker_mode !== "server") {
+    startRetrySweep(container, options.webhookRetryIntervalMs, logger)
+  }
+}
+
+function startRetrySweep(container: MedusaContainer, intervalMs: number, logger: Logger): void {
+  const handler = container.resolve<StripeWebhookHandlerService>("stripeWebhookHandlerService")
+  let running = false
+  const timer = setInterval(() => {
+    if (running) {
+      return
+    }
+    running = true
+    handler
+      .sweepStalledEvents(intervalMs)
+      .catch((error: unknown) =>
+        logger.warn(
+          `medusa-stripe-payments: the retry sweep of Stripe events failed: ${messageOf(error)}`
+        )
+      )
+      .finally(() => {
+        running = false
+      })
+  }, intervalMs)
+  // The sweep never keeps a process alive (CLI commands load plugins too).
+  timer.unref()
 }

@@ -21,12 +21,15 @@ import { stripeClientFor } from "../core/stripe-client"
 import {
   WEBHOOK_JOB_OPTIONS,
   WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_MAX_ROUNDS,
   WEBHOOK_PATH,
   WEBHOOK_RECEIVED_EVENT,
   attemptOfDelivery,
   isFinalAttempt,
   isPluginRefund,
   isTransientDatabaseError,
+  lostEventAge,
+  nextRoundDelay,
   planWebhookEvent,
   toWebhookJob,
   type WebhookEventLike,
@@ -35,6 +38,7 @@ import {
   type WebhookPlan,
 } from "../core/webhook-events"
 import {
+  LockTimeoutError,
   acquireAdvisoryLock,
   poolsFor,
   type LockLease,
@@ -124,6 +128,25 @@ interface OrderRow {
 }
 
 type Cradle = Record<string, unknown>
+
+interface StalledEventRow {
+  id: string
+  type: string
+  status: WebhookEventStatus
+  attempts: number
+  age_ms: number
+}
+
+/** Advisory lock held by the process sweeping stalled events. */
+const SWEEP_LOCK = "stripe-webhook-sweep"
+
+function isDue(row: StalledEventRow, intervalMs: number): boolean {
+  if (row.status !== "failed") {
+    return row.age_ms >= lostEventAge(intervalMs)
+  }
+  const delay = nextRoundDelay(Number(row.attempts), intervalMs)
+  return delay !== undefined && row.age_ms >= delay
+}
 
 /**
  * Stripe webhooks: verification and intake for the route, a lock shared with the shopper's
@@ -260,6 +283,88 @@ export default class StripeWebhookHandlerService {
   }
 
   // -----------------------------------------------------------------------------------------
+  // Retry sweep (a timer started by the plugin's loader)
+
+  /**
+   * Hands back to the event bus the events whose last round of attempts failed (once their
+   * round's delay has passed) and those lost in `received` or `processing`. Stripe answered
+   * their deliveries with 200 long ago and will not send them again, so each is fetched from
+   * Stripe afresh. One process sweeps at a time; returns how many events were handed back.
+   */
+  async sweepStalledEvents(intervalMs = this.options.webhookRetryIntervalMs): Promise<number> {
+    let lease: LockLease
+    try {
+      lease = await this.acquireLock(SWEEP_LOCK, 0)
+    } catch (error) {
+      if (error instanceof LockTimeoutError) {
+        return 0
+      }
+      throw error
+    }
+    try {
+      const { rows } = await lease.client.query<StalledEventRow>(
+        `SELECT id, type, status, attempts, (EXTRACT(EPOCH FROM now() - updated_at) * 1000)::float8 AS age_ms
+         FROM stripe_webhook_event
+         WHERE status IN ('received', 'processing')
+            OR (status = 'failed' AND attempts <= $1)
+         ORDER BY updated_at
+         LIMIT 100`,
+        [(WEBHOOK_MAX_ROUNDS - 1) * WEBHOOK_MAX_ATTEMPTS]
+      )
+      let handedBack = 0
+      for (const row of rows.filter((candidate) => isDue(candidate, intervalMs))) {
+        if (await this.handBack(lease.client, row)) {
+          handedBack += 1
+        }
+      }
+      return handedBack
+    } finally {
+      await lease.release()
+    }
+  }
+
+  private async handBack(client: PgQueryable, row: StalledEventRow): Promise<boolean> {
+    let event: Stripe.Event
+    try {
+      event = await this.stripe.events.retrieve(row.id)
+    } catch (error) {
+      const missing = (error as { statusCode?: number }).statusCode === 404
+      // Missing at Stripe (older than Stripe keeps events, or never Stripe's): give it up.
+      await client.query(
+        `UPDATE stripe_webhook_event
+         SET status = 'failed', attempts = GREATEST(attempts, $3), last_error = $2, updated_at = now()
+         WHERE id = $1 AND status = $4`,
+        [
+          row.id,
+          `${missing ? "Stripe no longer has this event" : "Could not fetch the event from Stripe"}: ${messageOf(error)}`.slice(
+            0,
+            4000
+          ),
+          missing ? WEBHOOK_MAX_ATTEMPTS * WEBHOOK_MAX_ROUNDS : 0,
+          row.status,
+        ]
+      )
+      this.logger.warn(
+        `medusa-stripe-payments: could not fetch Stripe event ${row.id} (${row.type}) to retry it: ${messageOf(error)}`
+      )
+      return false
+    }
+    const { rowCount } = await client.query(
+      `UPDATE stripe_webhook_event SET status = 'received', updated_at = now()
+       WHERE id = $1 AND status = $2 AND attempts = $3`,
+      [row.id, row.status, row.attempts]
+    )
+    if (!rowCount) {
+      return false
+    }
+    await this.enqueue(event, Number(row.attempts))
+    this.logger.info(
+      `medusa-stripe-payments: Stripe event ${row.id} (${row.type}, ${row.status} after ${row.attempts} attempts) handed back for processing`
+    )
+    return true
+  }
+
+  // -----------------------------------------------------------------------------------------
   // Processing (the subscriber)
 
   /**
@@ -297,11 +402,12 @@ export default class StripeWebhookHandlerService {
       } catch (error) {
         const final = isFinalAttempt(attempt)
         const message = messageOf(error)
+        // `received` while the event bus still has attempts left; `failed` waits for the sweep.
         await lease.client
           .query(
-            `UPDATE stripe_webhook_event SET status = 'failed', last_error = $2, updated_at = now()
+            `UPDATE stripe_webhook_event SET status = $3, last_error = $2, updated_at = now()
              WHERE id = $1`,
-            [job.id, message.slice(0, 4000)]
+            [job.id, message.slice(0, 4000), final ? "failed" : "received"]
           )
           .catch((recordError: unknown) =>
             this.logger.warn(
@@ -309,8 +415,9 @@ export default class StripeWebhookHandlerService {
             )
           )
         if (final) {
+          const retry = this.options.webhookRetryIntervalMs > 0
           this.logger.error(
-            `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed ${attempt} times and is left as failed in stripe_webhook_event: ${message}`
+            `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed ${attempt} times and is left as failed in stripe_webhook_event${retry ? " until the retry sweep hands it back" : ""}: ${message}`
           )
         } else {
           this.logger.warn(
@@ -462,6 +569,10 @@ export default class StripeWebhookHandlerService {
    */
   protected async completionKey(cartId: string): Promise<IdempotencyKey> {
     const service = this.resolve<IdempotencyKeyService>("idempotencyKeyService")
+    const interrupted = await this.interruptedCompletionKey(cartId)
+    if (interrupted) {
+      return service.retrieve(interrupted)
+    }
     const name = `stripe-webhook:${cartId}`
     const existing = await service.retrieve(name).catch(() => undefined)
     if (!existing) {
@@ -480,6 +591,27 @@ export default class StripeWebhookHandlerService {
       })
     }
     return existing
+  }
+
+  /**
+   * The idempotency key of a completion of the cart that was cut off (a crash, a killed
+   * process) after Medusa recorded the authorized payment and before it wrote the order. Only
+   * that key can finish the cart: a fresh completion would try to record the payment again and
+   * fail on the cart's existing payment. The caller holds the cart's lock, so no live request
+   * is working on the key.
+   */
+  async interruptedCompletionKey(cartId: string): Promise<string | undefined> {
+    const rows = (await this.manager.query(
+      `SELECT k.idempotency_key
+       FROM payment p
+       JOIN idempotency_key k
+         ON k.request_params ->> 'id' = p.cart_id AND k.recovery_point = 'payment_authorized'
+       WHERE p.cart_id = $1 AND p.canceled_at IS NULL AND p.order_id IS NULL AND p.swap_id IS NULL
+       ORDER BY k.created_at DESC
+       LIMIT 1`,
+      [cartId]
+    )) as { idempotency_key: string }[]
+    return rows[0]?.idempotency_key
   }
 
   protected async retryTransient<T>(work: () => Promise<T>, tries = 5): Promise<T> {

@@ -28,7 +28,7 @@ export interface StoreInputResult {
   ledger: LedgerResult
   anomalies: Anomaly[]
   /** Carts of the "pays without an email and leaves" case. */
-  abandonedWithoutEmail?: { cartId: string; intentId: string; intentStatus: string; orders: number }
+  abandonedWithoutEmail: { cartId: string; intentId: string; intentStatus: string; orders: number }
 }
 
 interface Tampering {
@@ -409,7 +409,18 @@ export async function runStoreInput(ctx: ChaosContext): Promise<StoreInputResult
     }
   )
   if (!noEmailSelected.ok || !noEmailSession.ok) {
-    record("payment without an email", "plugin", noEmailSession.status, noEmailSession.body)
+    const refused = noEmailSelected.ok ? noEmailSession : noEmailSelected
+    record("payment without an email", "plugin", refused.status, refused.body)
+    // The shopper adds the email: paying and completing must then work.
+    await ctx.store.post(`/store/carts/${noEmailCart}`, { email: "late-email@example.com" })
+    try {
+      await noEmail.confirmIfNeeded(await noEmail.selectStripe())
+      await noEmail.complete()
+    } catch (error) {
+      anomalies.push(
+        anomaly(SCENARIO, "cart not retryable", `no email, then an email: ${String(error)}`)
+      )
+    }
   } else {
     await noEmail.confirmIfNeeded(noEmailSession.body.cart)
     const complete = await ctx.store.request("POST", `/store/carts/${noEmailCart}/complete`)
@@ -436,7 +447,12 @@ export async function runStoreInput(ctx: ChaosContext): Promise<StoreInputResult
       provider_id: "stripe",
     }
   )
-  let abandonedWithoutEmail: StoreInputResult["abandonedWithoutEmail"]
+  let abandonedWithoutEmail: StoreInputResult["abandonedWithoutEmail"] = {
+    cartId: leaverCart,
+    intentId: "",
+    intentStatus: "no intent was created",
+    orders: 0,
+  }
   if (leaverSession.ok) {
     const intentId = String(leaverSession.body.cart.payment_session?.data.id)
     await leaver.confirmIfNeeded(leaverSession.body.cart)
