@@ -129,6 +129,11 @@ interface OrderRow {
 
 type Cradle = Record<string, unknown>
 
+/** The slice of Medusa's event bus module (`@medusajs/event-bus-redis` or `-local`) used here. */
+interface EventBusModule {
+  emit(eventName: string, data: unknown, options?: Record<string, unknown>): Promise<void>
+}
+
 interface StalledEventRow {
   id: string
   type: string
@@ -256,13 +261,34 @@ export default class StripeWebhookHandlerService {
     return { status: row.status, attempts: Number(row.attempts), inserted: row.inserted === true }
   }
 
-  /** Hands the event to Medusa's event bus, with the retry options the Redis bus honours. */
+  /**
+   * Hands the event to the event bus module (Redis or local), with the retry options the Redis
+   * bus honours. Medusa's `eventBusService` would stage the job in the database and forward it
+   * up to three seconds later; the plugin's own table already keeps the event until it is
+   * processed, and the retry sweep picks up any the bus loses.
+   */
   async enqueue(event: WebhookEventLike, baseAttempts: number): Promise<void> {
-    const eventBus = this.resolve<EventBusService>("eventBusService")
-    await eventBus.emit(WEBHOOK_RECEIVED_EVENT, toWebhookJob(event, baseAttempts), {
-      ...WEBHOOK_JOB_OPTIONS,
-      backoff: { ...WEBHOOK_JOB_OPTIONS.backoff },
-    })
+    const job = toWebhookJob(event, baseAttempts)
+    const options = { ...WEBHOOK_JOB_OPTIONS, backoff: { ...WEBHOOK_JOB_OPTIONS.backoff } }
+    const bus = this.eventBusModule()
+    if (bus) {
+      await bus.emit(WEBHOOK_RECEIVED_EVENT, job, options)
+    } else {
+      await this.resolve<EventBusService>("eventBusService").emit(
+        WEBHOOK_RECEIVED_EVENT,
+        job,
+        options
+      )
+    }
+  }
+
+  private eventBusModule(): EventBusModule | undefined {
+    try {
+      const bus = this.resolve<Partial<EventBusModule> | undefined>("eventBusModuleService")
+      return typeof bus?.emit === "function" ? (bus as EventBusModule) : undefined
+    } catch {
+      return undefined
+    }
   }
 
   // -----------------------------------------------------------------------------------------
