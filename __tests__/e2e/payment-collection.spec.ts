@@ -346,6 +346,71 @@ describe("payment collections: an order edit's difference paid with Stripe", () 
     })
   })
 
+  describe("a storefront that posts the sessions again without their id", () => {
+    it("gives the new session its own intent and cancels the one it replaces", async () => {
+      const order = await paidOrder()
+      const edit = await requestEditAddingItem(order)
+      const collectionId = edit.payment_collection_id as string
+      const collection = { id: collectionId, amount: edit.difference_due }
+      const first = await createStripeSession(collection)
+      const replacedId = intentIdOf(first.payment_sessions[0])
+
+      const again = await createStripeSession(collection)
+      expect(again.payment_sessions).toHaveLength(1)
+      const intentId = intentIdOf(again.payment_sessions[0])
+      expect(intentId).not.toBe(replacedId)
+      expect(emulator().paymentIntent(intentId)).toMatchObject({
+        status: "requires_payment_method",
+        amount: collection.amount,
+        metadata: expect.objectContaining({ resource_id: collectionId }),
+      })
+      expect(emulator().paymentIntent(replacedId)?.status).toBe("canceled")
+      expect(
+        intentsOfCollection(collectionId)
+          .map((intent) => intent.id)
+          .sort()
+      ).toEqual([intentId, replacedId].sort())
+      const sessions = await sessionsOfCollection(collectionId)
+      expect(sessions.map((session) => session.data.id)).toEqual([intentId])
+
+      await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+      const { payment_collection } = await e2e.store.post<{
+        payment_collection: PaymentCollection
+      }>(`/store/payment-collections/${collectionId}/sessions/batch/authorize`, {
+        session_ids: [again.payment_sessions[0].id],
+      })
+      expect(payment_collection.status).toBe("authorized")
+      const payments = await paymentsOfCollection(collectionId)
+      expect(payments.map((payment) => payment.data.id)).toEqual([intentId])
+    })
+  })
+
+  describe("several authorizations of one collection at the same time", () => {
+    it("make exactly one payment", async () => {
+      const order = await paidOrder()
+      const edit = await requestEditAddingItem(order)
+      const collectionId = edit.payment_collection_id as string
+      const withSession = await createStripeSession({
+        id: collectionId,
+        amount: edit.difference_due,
+      })
+      const session = withSession.payment_sessions[0]
+      await emulator().confirmPaymentIntent(intentIdOf(session), { payment_method: "pm_card_visa" })
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          e2e.store.request(
+            "POST",
+            `/store/payment-collections/${collectionId}/sessions/batch/authorize`,
+            { session_ids: [session.id] }
+          )
+        )
+      )
+      expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200))
+      expect((await collectionRow(collectionId))?.status).toBe("authorized")
+      expect(await paymentsOfCollection(collectionId)).toHaveLength(1)
+    })
+  })
+
   describe("the webhook authorizes the collection when the shopper never comes back", () => {
     it("authorizes on payment_intent.amount_capturable_updated, and the edit completes", async () => {
       const order = await paidOrder()
@@ -385,6 +450,51 @@ describe("payment collections: an order edit's difference paid with Stripe", () 
       )
       expect(order_edit.status).toBe("confirmed")
       await expectSettledCollection(order, edit, collectionId, intentId)
+    })
+
+    it("authorizes an iDEAL payment on payment_intent.succeeded and records it captured", async () => {
+      const order = await paidOrder()
+      const edit = await requestEditAddingItem(order)
+      const collectionId = edit.payment_collection_id as string
+      const { payment_collection } = await e2e.store.post<{
+        payment_collection: PaymentCollection
+      }>(`/store/payment-collections/${collectionId}/sessions/batch`, {
+        sessions: [{ provider_id: "stripe-ideal", amount: edit.difference_due }],
+      })
+      const intentId = intentIdOf(payment_collection.payment_sessions[0])
+      await emulator().confirmPaymentIntent(intentId, {
+        payment_method: "pm_ideal",
+        return_url: "http://localhost:8000/order-edit",
+      })
+      await emulator().completeAction(intentId)
+
+      const payment = await waitFor(
+        async () => (await paymentsOfCollection(collectionId)).find((row) => row.captured_at),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+          description: `a captured payment for ${collectionId}`,
+        }
+      )
+      expect(payment).toMatchObject({
+        provider_id: "stripe-ideal",
+        amount: edit.difference_due,
+        data: expect.objectContaining({ id: intentId, status: "succeeded" }),
+      })
+      expect(await paymentsOfCollection(collectionId)).toHaveLength(1)
+      expect(await collectionRow(collectionId)).toMatchObject({ status: "authorized" })
+      expect(emulator().paymentIntent(intentId)).toMatchObject({
+        status: "succeeded",
+        amount_received: edit.difference_due,
+      })
+      expect(intentsOfCollection(collectionId)).toHaveLength(1)
+
+      const { order_edit } = await e2e.store.post<{ order_edit: OrderEdit }>(
+        `/store/order-edits/${edit.id}/complete`
+      )
+      expect(order_edit.status).toBe("confirmed")
+      const orderPayments = await paymentsOfOrder(order.id)
+      expect(orderPayments.map((row) => row.data.id)).toContain(intentId)
     })
   })
 })
