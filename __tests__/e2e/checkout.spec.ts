@@ -348,6 +348,83 @@ describe("checkout through a real Medusa backend", () => {
     })
   })
 
+  describe("BLIK in the Poland region", () => {
+    let cart: Cart
+    let intentId: string
+    let order: Order
+
+    it("offers BLIK in PLN and hands the storefront a client secret for a PLN intent", async () => {
+      cart = await checkout(e2e.store, { region: "pln", provider: "stripe-blik" })
+      intentId = intentIdOf(cart)
+      expect(cart.payment_session?.provider_id).toBe("stripe-blik")
+      expect(cart.payment_session?.data.client_secret).toMatch(new RegExp(`^${intentId}_secret_`))
+      expect(emulator().paymentIntent(intentId)).toMatchObject({
+        amount: cart.total,
+        currency: "pln",
+        payment_method_types: ["blik"],
+        capture_method: "automatic",
+        status: "requires_payment_method",
+        metadata: expect.objectContaining({ resource_id: cart.id, cart_id: cart.id }),
+      })
+    })
+
+    it("waits while the shopper has not approved the payment in the bank app", async () => {
+      const confirmed = await emulator().confirmPaymentIntent(intentId, {
+        payment_method: "pm_blik",
+      })
+      expect(confirmed).toMatchObject({
+        status: "requires_action",
+        next_action: { type: "blik_authorize" },
+      })
+      const pending = await completeCart(e2e.store, cart.id)
+      expect(pending.type).toBe("cart")
+      expect((pending as { payment_status?: string }).payment_status).toBe("requires_more")
+      expect((await getCart(e2e.store, cart.id)).completed_at).toBeNull()
+    })
+
+    it("places the order once the shopper approves, with Stripe holding the whole amount in grosze", async () => {
+      await emulator().completeAction(intentId)
+      order = expectOrder(await completeCart(e2e.store, cart.id))
+      expect(order).toMatchObject({ currency_code: "pln", total: 10_900 + 1_500 })
+      const payment = await paymentRow(order.id)
+      expect(payment).toMatchObject({
+        amount: order.total,
+        data: expect.objectContaining({ id: intentId, status: "succeeded", currency: "pln" }),
+      })
+      // PLN has two decimals in Medusa and in Stripe: 124.00 zl is 12400 grosze on both sides.
+      expect(emulator().paymentIntent(intentId)).toMatchObject({
+        status: "succeeded",
+        amount: order.total,
+        amount_received: order.total,
+        currency: "pln",
+      })
+      const charges = emulator()
+        .charges()
+        .filter((charge) => charge.payment_intent === intentId)
+      expect(charges).toMatchObject([{ amount: order.total, captured: true, currency: "pln" }])
+      expect(intentsForCart(cart.id)).toHaveLength(1)
+    })
+
+    it("records the capture Stripe already made without asking Stripe to capture again", async () => {
+      emulator().resetCounters()
+      await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+      expect((await paymentRow(order.id))?.captured_at).not.toBeNull()
+      const { order: captured } = await e2e.admin.get<{ order: Order }>(`/admin/orders/${order.id}`)
+      expect(captured.payment_status).toBe("captured")
+      expect(emulator().counters()["POST /v1/payment_intents/:id/capture"]).toBeUndefined()
+    })
+
+    it("is not offered in the EUR region, whose currency BLIK cannot charge", async () => {
+      const euro = await checkout(e2e.store, { region: "eur", provider: null })
+      const providers = euro.payment_sessions.map((session) => session.provider_id)
+      expect(providers).not.toContain("stripe-blik")
+      const refused = await e2e.store.request("POST", `/store/carts/${euro.id}/payment-session`, {
+        provider_id: "stripe-blik",
+      })
+      expect(refused.ok).toBe(false)
+    })
+  })
+
   describe("zero-decimal currencies", () => {
     it("charges yen in whole yen", async () => {
       const order = await paidOrder(e2e.store, "jpy")

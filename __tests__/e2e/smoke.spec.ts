@@ -65,11 +65,12 @@ describe("smoke: Medusa with the plugin installed from its tarball", () => {
     expect(user.email).toBe(ADMIN_EMAIL)
   })
 
-  it("lists the three regions with their currencies", async () => {
+  it("lists the four regions with their currencies", async () => {
     const regions = await listRegions(e2e.store)
     expect(regions.map((r) => [r.name, r.currency_code]).sort()).toEqual([
       ["Europe", "eur"],
       ["Japan", "jpy"],
+      ["Poland", "pln"],
       ["United States", "usd"],
     ])
   })

@@ -97,6 +97,64 @@ describe("StripeProviderService", () => {
       expect(emulator.paymentIntents().map((intent) => intent.id)).toEqual([data.id])
     })
 
+    describe("for a payment collection", () => {
+      /** Intent ids held by the collection's sessions, as Medusa's database would answer. */
+      const held = new Set<string>()
+      const queries: unknown[][] = []
+      let collections: StripeProviderService
+
+      beforeAll(() => {
+        const manager = {
+          query: async (_sql: string, parameters: unknown[] = []) => {
+            queries.push(parameters)
+            return held.has(String(parameters[1])) ? [{ "?column?": 1 }] : []
+          },
+        }
+        collections = buildProcessor(StripeProviderService, emulator, {}, carts, { manager })
+      })
+
+      beforeEach(() => {
+        held.clear()
+        queries.length = 0
+      })
+
+      let sequence = 0
+      const collectionContext = () => buildContext({ resource_id: `paycol_${(sequence += 1)}` })
+
+      it("makes no second intent when the same request is retried", async () => {
+        const context = collectionContext()
+        const first = unwrap(await collections.initiatePayment(context))
+        const second = unwrap(await collections.initiatePayment({ ...context }))
+        expect(second.session_data.id).toBe(first.session_data.id)
+        expect(emulator.paymentIntents()).toHaveLength(1)
+        expect(queries).toEqual([[context.resource_id, first.session_data.id]])
+      })
+
+      it("gives a new session its own intent while an earlier session holds the first", async () => {
+        const context = collectionContext()
+        const first = unwrap(await collections.initiatePayment(context))
+        held.add(first.session_data.id as string)
+        const second = unwrap(await collections.initiatePayment({ ...context }))
+        expect(second.session_data.id).not.toBe(first.session_data.id)
+        expect(emulator.paymentIntent(second.session_data.id as string)).toMatchObject({
+          status: "requires_payment_method",
+          metadata: expect.objectContaining({ resource_id: context.resource_id }),
+        })
+        // The first intent stays with the earlier session, whose deletion cancels it.
+        expect(emulator.paymentIntent(first.session_data.id as string)?.status).toBe(
+          "requires_payment_method"
+        )
+      })
+
+      it("does not look for sessions of a cart", async () => {
+        const context = buildContext()
+        unwrap(await collections.initiatePayment(context))
+        unwrap(await collections.initiatePayment({ ...context }))
+        expect(queries).toEqual([])
+        expect(emulator.paymentIntents()).toHaveLength(1)
+      })
+    })
+
     it("sends zero-decimal amounts unchanged", async () => {
       await initiate({ amount: 5000, currency_code: "jpy" })
       expect(emulator.paymentIntents()[0]).toMatchObject({ amount: 5000, currency: "jpy" })

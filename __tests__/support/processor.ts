@@ -16,13 +16,15 @@ export interface FakeCart {
 
 /**
  * Builds a processor the way Medusa does (container + plugin options), talking to the emulator.
- * `carts` stands in for Medusa's cart service: the only part of Medusa the processor reads.
+ * `carts` stands in for Medusa's cart service; `services` adds to the container (e.g. a
+ * `manager` answering the processor's queries).
  */
 export function buildProcessor<T extends StripeBase>(
   Processor: ProcessorConstructor<T>,
   emulator: StripeEmulator,
   options: Record<string, unknown> = {},
-  carts: Map<string, FakeCart> = new Map()
+  carts: Map<string, FakeCart> = new Map(),
+  services: Record<string, unknown> = {}
 ): T {
   const { host, port, protocol } = emulator.stripeConfig()
   const container: Record<string, unknown> = {
@@ -34,6 +36,7 @@ export function buildProcessor<T extends StripeBase>(
         return { id: cartId, total: cart.total, region: { currency_code: cart.currency } }
       },
     },
+    ...services,
   }
   return new Processor(container, {
     api_key: TEST_API_KEY,

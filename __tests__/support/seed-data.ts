@@ -11,11 +11,12 @@ export const LOCAL_PAYMENT_PROVIDERS: Record<string, string[]> = {
   eur: [
     "stripe-ideal",
     "stripe-bancontact",
-    "stripe-blik",
     "stripe-przelewy24",
     "stripe-sepa-debit",
     "stripe-klarna",
   ],
+  // BLIK charges PLN only, so it is offered in the Poland region and nowhere else.
+  pln: ["stripe-blik", "stripe-przelewy24"],
   usd: ["stripe-klarna"],
   jpy: [],
 }
@@ -84,7 +85,7 @@ export const REGIONS: RegionSpec[] = [
     key: "eu",
     name: "Europe",
     currency: "eur",
-    countries: ["de", "nl", "be", "pl", "at"],
+    countries: ["de", "nl", "be", "at"],
     shippingAmount: 800,
     price: 2500,
   },
@@ -104,6 +105,14 @@ export const REGIONS: RegionSpec[] = [
     shippingAmount: 500,
     price: 4000,
   },
+  {
+    key: "pl",
+    name: "Poland",
+    currency: "pln",
+    countries: ["pl"],
+    shippingAmount: 1500,
+    price: 10900,
+  },
 ]
 
 export interface SeedOptions {
@@ -115,7 +124,10 @@ export interface SeedOptions {
   inventory?: number
 }
 
-/** Europe (eur), United States (usd), Japan (jpy), one product, one flat-rate option each. */
+/**
+ * Europe (eur), United States (usd), Japan (jpy), Poland (pln), one product, one flat-rate
+ * option each.
+ */
 export function buildSeedData(options: SeedOptions = {}): SeedData {
   const inventory = options.inventory ?? 1000
   const known = options.providers ? new Set(options.providers) : undefined

@@ -12,12 +12,11 @@ const REGIONS = [
     id: "eu",
     name: "Europe",
     currency_code: "eur",
-    countries: ["de", "nl", "be", "pl", "at"],
+    countries: ["de", "nl", "be", "at"],
     shipping: 800,
     local: [
       "stripe-ideal",
       "stripe-bancontact",
-      "stripe-blik",
       "stripe-przelewy24",
       "stripe-sepa-debit",
       "stripe-klarna",
@@ -32,6 +31,15 @@ const REGIONS = [
     local: ["stripe-klarna"],
   },
   { id: "jp", name: "Japan", currency_code: "jpy", countries: ["jp"], shipping: 500, local: [] },
+  // BLIK charges PLN only.
+  {
+    id: "pl",
+    name: "Poland",
+    currency_code: "pln",
+    countries: ["pl"],
+    shipping: 1500,
+    local: ["stripe-blik", "stripe-przelewy24"],
+  },
 ]
 
 const PRODUCTS = [
@@ -40,14 +48,14 @@ const PRODUCTS = [
     handle: "t-shirt",
     description: "A soft cotton tee.",
     sizes: ["S", "M", "L"],
-    prices: { eur: 2500, usd: 3000, jpy: 4000 },
+    prices: { eur: 2500, usd: 3000, jpy: 4000, pln: 10900 },
   },
   {
     title: "Medusa Coffee Mug",
     handle: "coffee-mug",
     description: "Holds exactly one coffee.",
     sizes: ["One size"],
-    prices: { eur: 1200, usd: 1400, jpy: 1800 },
+    prices: { eur: 1200, usd: 1400, jpy: 1800, pln: 5200 },
   },
 ]
 

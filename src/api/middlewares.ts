@@ -1,8 +1,8 @@
 import type { MiddlewaresConfig } from "@medusajs/medusa"
 import { WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from "../core/webhook-events"
-import { cartCompletionLock } from "./cart-completion-lock"
 import { cancelIntentsOfDroppedSessions } from "./dropped-session-cleanup"
 import { rawBody } from "./raw-body"
+import { cartCompletionLock, paymentCollectionAuthorizationLock } from "./resource-locks"
 
 export const config: MiddlewaresConfig = {
   routes: [
@@ -23,6 +23,13 @@ export const config: MiddlewaresConfig = {
       matcher: "/store/carts/:id/complete-cart",
       method: ["POST"],
       middlewares: [cartCompletionLock],
+    },
+    {
+      // Matches both `/sessions/:session_id/authorize` and `/sessions/batch/authorize`; one
+      // entry only, as a second would wait for the lock the first holds.
+      matcher: "/store/payment-collections/:id/sessions/:session_id/authorize",
+      method: ["POST"],
+      middlewares: [paymentCollectionAuthorizationLock],
     },
     {
       matcher: "/store/carts/:id",

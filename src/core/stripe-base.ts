@@ -22,6 +22,7 @@ import {
 } from "./session-data"
 import { isUpdatable, toSessionStatus, type SessionStatus } from "./status-mapping"
 import { stripeClientFor } from "./stripe-client"
+import { resourceKind } from "./webhook-events"
 
 const MEDUSA_STATUS: Readonly<Record<SessionStatus, PaymentSessionStatus>> = {
   pending: PaymentSessionStatus.PENDING,
@@ -45,6 +46,11 @@ function isFreshAuthorization(data: StripeSessionData, now: number = Date.now())
     now - data.synced_at < FRESH_SNAPSHOT_MS &&
     toSessionStatus(data) === "authorized"
   )
+}
+
+/** The part of Medusa's entity manager the plugin uses to read a payment collection's sessions. */
+interface SqlRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>
 }
 
 /** The part of Medusa's cart service the plugin uses to check the amount it is about to accept. */
@@ -423,10 +429,39 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     }
     // A replay shows the intent as it was when first created; what matters is how it is now.
     const current = await this.stripe_.paymentIntents.retrieve(created.id)
-    if (current.status === "canceled" && current.id !== replaces) {
+    if (
+      current.id !== replaces &&
+      (current.status === "canceled" || (await this.heldByCollectionSession(context, current.id)))
+    ) {
       return this.createIntent(context, amount, currency, customer, current.id)
     }
     return current
+  }
+
+  /**
+   * Whether a session of the payment collection `context` is for already holds the intent.
+   * Medusa creates a collection's new session before it deletes the one it replaces, and
+   * deleting that one cancels its intent: the new session must not share it.
+   */
+  protected async heldByCollectionSession(
+    context: PaymentProcessorContext,
+    intentId: string
+  ): Promise<boolean> {
+    if (resourceKind(context.resource_id) !== "payment_collection") {
+      return false
+    }
+    const manager = this.optional<SqlRunner>("manager")
+    if (!manager) {
+      return false
+    }
+    const rows = await manager.query(
+      `SELECT 1 FROM payment_session s
+       JOIN payment_collection_sessions link ON link.payment_session_id = s.id
+       WHERE link.payment_collection_id = $1 AND s.data->>'id' = $2
+       LIMIT 1`,
+      [context.resource_id, intentId]
+    )
+    return Array.isArray(rows) && rows.length > 0
   }
 
   protected async updateIntent(

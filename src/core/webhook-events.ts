@@ -144,8 +144,14 @@ export function cartLockName(cartId: string): string {
   return `cart:${cartId}`
 }
 
+export function paymentCollectionLockName(paymentCollectionId: string): string {
+  return `paycol:${paymentCollectionId}`
+}
+
 function resourceLockName(resourceId: string): string {
-  return resourceKind(resourceId) === "cart" ? cartLockName(resourceId) : `paycol:${resourceId}`
+  return resourceKind(resourceId) === "cart"
+    ? cartLockName(resourceId)
+    : paymentCollectionLockName(resourceId)
 }
 
 const ignore = (reason: string, extra: Partial<WebhookPlan> = {}): WebhookPlan => ({
