@@ -146,6 +146,14 @@ describe("StripeProviderService", () => {
         )
       })
 
+      it("needs no email: the collection's order exists already", async () => {
+        const context = { ...collectionContext(), email: "" }
+        const created = unwrap(await collections.initiatePayment(context))
+        expect(emulator.paymentIntent(created.session_data.id as string)?.metadata).toMatchObject({
+          resource_id: context.resource_id,
+        })
+      })
+
       it("does not look for sessions of a cart", async () => {
         const context = buildContext()
         unwrap(await collections.initiatePayment(context))

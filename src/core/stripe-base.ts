@@ -73,9 +73,12 @@ interface ResolvedCustomer {
 /**
  * Medusa places an order only for a cart with a customer, which it makes from the cart's
  * email; a payment taken before that would hold the shopper's money for a cart that cannot
- * complete.
+ * complete. (A payment collection belongs to an order that exists already.)
  */
 function requireEmail(context: PaymentProcessorContext): void {
+  if (resourceKind(context.resource_id) !== "cart") {
+    return
+  }
   if (!context.email && !context.customer?.email) {
     throw new StripePluginError(
       "email_required",
