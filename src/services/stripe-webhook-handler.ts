@@ -354,18 +354,16 @@ export default class StripeWebhookHandlerService {
     try {
       event = await this.stripe.events.retrieve(row.id)
     } catch (error) {
-      const missing = (error as { statusCode?: number }).statusCode === 404
       // Missing at Stripe (older than Stripe keeps events, or never Stripe's): give it up.
+      const missing = (error as { statusCode?: number }).statusCode === 404
+      const reason = missing ? "Stripe no longer has this event" : "Could not fetch it from Stripe"
       await client.query(
         `UPDATE stripe_webhook_event
          SET status = 'failed', attempts = GREATEST(attempts, $3), last_error = $2, updated_at = now()
          WHERE id = $1 AND status = $4`,
         [
           row.id,
-          `${missing ? "Stripe no longer has this event" : "Could not fetch the event from Stripe"}: ${messageOf(error)}`.slice(
-            0,
-            4000
-          ),
+          `${reason}: ${messageOf(error)}`.slice(0, 4000),
           missing ? WEBHOOK_MAX_ATTEMPTS * WEBHOOK_MAX_ROUNDS : 0,
           row.status,
         ]
