@@ -6,7 +6,7 @@ import { runAudit } from "./support/audit"
 import { writeChaosConfig } from "./support/backend-config"
 import { Capture, RecordingClient } from "./support/capture"
 import { anomaly, type Anomaly, type ChaosContext } from "./support/context"
-import { MONEY_TAKEN } from "./support/ledger"
+import { CHAOS_RETRY_INTERVAL_MS, MONEY_TAKEN } from "./support/ledger"
 import { newSummary, renderTable, writeSummary, type SummaryRow } from "./support/report"
 import { chaosScale } from "./support/scale"
 import { crashCases, crashDuringCompletion, type CrashResult } from "./scenarios/crash"
@@ -47,7 +47,7 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
       STRIPE_TIMEOUT: String(scale.sdkTimeoutMs),
       STRIPE_MAX_NETWORK_RETRIES: String(scale.sdkMaxNetworkRetries),
       // Events that fail every attempt during the outage come back within the settle time.
-      STRIPE_WEBHOOK_RETRY_INTERVAL: "5",
+      STRIPE_WEBHOOK_RETRY_INTERVAL: String(CHAOS_RETRY_INTERVAL_MS / 1000),
     }
     const port = await freePort()
     current = await e2e.startBackend({ env: backendEnv, port })

@@ -339,7 +339,12 @@ export default class StripeWebhookHandlerService {
       )
       let handedBack = 0
       for (const row of rows.filter((candidate) => isDue(candidate, intervalMs))) {
-        if (await this.handBack(lease.client, row)) {
+        const outcome = await this.handBack(lease.client, row)
+        if (outcome === "stripe_unavailable") {
+          // The others would wait on the same outage; the next sweep tries again.
+          break
+        }
+        if (outcome === "handed_back") {
           handedBack += 1
         }
       }
@@ -349,7 +354,10 @@ export default class StripeWebhookHandlerService {
     }
   }
 
-  private async handBack(client: PgQueryable, row: StalledEventRow): Promise<boolean> {
+  private async handBack(
+    client: PgQueryable,
+    row: StalledEventRow
+  ): Promise<"handed_back" | "skipped" | "stripe_unavailable"> {
     let event: Stripe.Event
     try {
       event = await this.stripe.events.retrieve(row.id)
@@ -371,7 +379,7 @@ export default class StripeWebhookHandlerService {
       this.logger.warn(
         `medusa-stripe-payments: could not fetch Stripe event ${row.id} (${row.type}) to retry it: ${messageOf(error)}`
       )
-      return false
+      return missing ? "skipped" : "stripe_unavailable"
     }
     const { rowCount } = await client.query(
       `UPDATE stripe_webhook_event SET status = 'received', updated_at = now()
@@ -379,13 +387,13 @@ export default class StripeWebhookHandlerService {
       [row.id, row.status, row.attempts]
     )
     if (!rowCount) {
-      return false
+      return "skipped"
     }
     await this.enqueue(event, Number(row.attempts))
     this.logger.info(
       `medusa-stripe-payments: Stripe event ${row.id} (${row.type}, ${row.status} after ${row.attempts} attempts) handed back for processing`
     )
-    return true
+    return "handed_back"
   }
 
   // -----------------------------------------------------------------------------------------

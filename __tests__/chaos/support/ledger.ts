@@ -1,12 +1,10 @@
 import type Stripe from "stripe"
+import { nextRoundDelay } from "../../../src/core/webhook-events"
 import { sleep } from "../../support"
 import { anomaly, type Anomaly, type ChaosContext } from "./context"
 
 /** Intent states in which Stripe holds or took the shopper's money. */
 export const MONEY_TAKEN: readonly string[] = ["requires_capture", "succeeded", "processing"]
-
-const FINAL_FAILURE =
-  /Stripe event (evt_[A-Za-z0-9_]+) \(.*?\) failed \d+ times and is left as failed/
 
 export interface SettleResult {
   settled: boolean
@@ -15,21 +13,16 @@ export interface SettleResult {
   stuck: { id: string; type: string; status: string; resource_id: string | null }[]
 }
 
-function finalFailures(ctx: ChaosContext): Set<string> {
-  const ids = new Set<string>()
-  for (const backend of ctx.e2e.backends) {
-    for (const line of backend.logs()) {
-      const match = FINAL_FAILURE.exec(line)
-      if (match) ids.add(match[1])
-    }
-  }
-  return ids
-}
+/** The chaos backend's `webhook_retry_interval`, in milliseconds. */
+export const CHAOS_RETRY_INTERVAL_MS = 5_000
+
+/** The longest wait for the next round of a failed event that still counts as settling. */
+const NEXT_ROUND_HORIZON_MS = 60_000
 
 /**
  * Waits until the emulator has delivered every event and the backend has worked through them:
- * nothing staged on Medusa's event bus, no event `received` or `processing`, and every failed
- * event either given up for good or quiet for longer than the plugin's retry schedule.
+ * nothing staged on Medusa's event bus, no event `received` or `processing`, and no failed
+ * event whose next round (handed back by the retry sweep) is due within a minute.
  */
 export async function settleWebhooks(ctx: ChaosContext, timeoutMs = 60_000): Promise<SettleResult> {
   const started = Date.now()
@@ -45,13 +38,14 @@ export async function settleWebhooks(ctx: ChaosContext, timeoutMs = 60_000): Pro
       `SELECT id, type, status, resource_id FROM stripe_webhook_event
        WHERE status IN ('received', 'processing')`
     )
-    const finals = finalFailures(ctx)
     const retrying = (
-      await db.query<{ id: string }>(
-        `SELECT id FROM stripe_webhook_event
-         WHERE status = 'failed' AND updated_at > now() - interval '20 seconds'`
+      await db.query<{ id: string; attempts: number }>(
+        `SELECT id, attempts FROM stripe_webhook_event WHERE status = 'failed'`
       )
-    ).filter((row) => !finals.has(row.id))
+    ).filter((row) => {
+      const delay = nextRoundDelay(Number(row.attempts), CHAOS_RETRY_INTERVAL_MS)
+      return delay !== undefined && delay <= NEXT_ROUND_HORIZON_MS
+    })
     const idle = staged === 0 && stuck.length === 0 && retrying.length === 0
     if (idle) {
       quietSince = quietSince || Date.now()
