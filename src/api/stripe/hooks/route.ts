@@ -1,5 +1,7 @@
-import type { Logger, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
+import type { ConfigModule, Logger, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
+import { poolsFor } from "../../../core/advisory-lock"
 import { planWebhookEvent } from "../../../core/webhook-events"
+import { eventIntakeFor } from "../../../core/webhook-intake"
 import type StripeWebhookHandlerService from "../../../services/stripe-webhook-handler"
 import { MISSING_SECRET_MESSAGE } from "../../../services/stripe-webhook-handler"
 
@@ -13,6 +15,10 @@ function messageOf(error: unknown): string {
  * to Stripe as soon as the event is safely stored.
  */
 export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<void> => {
+  // Stripe keeps no cookies: no session is stored for a delivery, and the answer is written
+  // at once instead of after a session save.
+  req.session = undefined
+
   const handler = req.scope.resolve<StripeWebhookHandlerService>("stripeWebhookHandlerService")
   const logger = req.scope.resolve<Logger>("logger")
 
@@ -46,7 +52,14 @@ export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<voi
   }
 
   const plan = planWebhookEvent(event)
-  const received = await handler.recordReceived(event, plan)
+  // Deliveries arriving together are recorded in one statement (see EventIntake).
+  const intake = eventIntakeFor(poolsFor(req.scope.resolve<ConfigModule>("configModule")).queries)
+  const received = await intake.record({
+    id: event.id,
+    type: event.type,
+    resourceId: plan.resourceId ?? plan.paymentIntentId ?? null,
+    status: plan.action === "ignore" ? "ignored" : "received",
+  })
   if (plan.action === "ignore") {
     res.status(200).json({ received: true, ignored: true })
     return
