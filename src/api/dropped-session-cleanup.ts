@@ -53,7 +53,7 @@ export function cancelIntentsOfDroppedSessions(
       (before: SessionRow[]) => {
         if (before.length > 0) {
           res.once("finish", () => {
-            if (res.statusCode < 400) {
+            if (res.statusCode < 400 && mayHaveChangedRegion(req)) {
               cancelDropped(req, manager, before).catch(warn)
             }
           })
@@ -65,6 +65,19 @@ export function cancelIntentsOfDroppedSessions(
         next()
       }
     )
+}
+
+/**
+ * Medusa deletes sessions behind the provider's back only when the cart moves to another
+ * region. Once the route has run, its body is parsed: an update that names no region (an
+ * address, an email) needs no second look at the sessions.
+ */
+function mayHaveChangedRegion(req: MedusaRequest): boolean {
+  const body: unknown = req.body
+  if (typeof body !== "object" || body === null) {
+    return true
+  }
+  return (body as Record<string, unknown>).region_id !== undefined
 }
 
 async function cancelDropped(

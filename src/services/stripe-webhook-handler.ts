@@ -93,12 +93,6 @@ export class WebhookNotReadyError extends Error {
   }
 }
 
-export interface ReceivedEvent {
-  status: WebhookEventStatus
-  attempts: number
-  inserted: boolean
-}
-
 export type WebhookOutcome =
   | { status: "processed"; detail: string }
   | { status: "duplicate" }
@@ -237,28 +231,6 @@ export default class StripeWebhookHandlerService {
       throw new Error("The payload is not a Stripe event")
     }
     return event
-  }
-
-  /**
-   * Records an event (once per id) and returns its state; a redelivery only touches
-   * `updated_at`.
-   */
-  async recordReceived(event: WebhookEventLike, plan: WebhookPlan): Promise<ReceivedEvent> {
-    const status: WebhookEventStatus = plan.action === "ignore" ? "ignored" : "received"
-    const { rows } = await this.pools.queries.query<{
-      status: WebhookEventStatus
-      attempts: number
-      inserted: boolean
-    }>(
-      `INSERT INTO stripe_webhook_event
-         (id, type, resource_id, status, attempts, processed_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4::varchar, 0, CASE WHEN $4::varchar = 'ignored' THEN now() END, now(), now())
-       ON CONFLICT (id) DO UPDATE SET updated_at = now()
-       RETURNING status, attempts, (xmax = 0) AS inserted`,
-      [event.id, event.type, plan.resourceId ?? plan.paymentIntentId ?? null, status]
-    )
-    const row = rows[0]
-    return { status: row.status, attempts: Number(row.attempts), inserted: row.inserted === true }
   }
 
   /**
