@@ -9,6 +9,21 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** The three acknowledgements, serialised once. */
+const ACK = {
+  received: JSON.stringify({ received: true }),
+  ignored: JSON.stringify({ received: true, ignored: true }),
+  duplicate: JSON.stringify({ received: true, duplicate: true }),
+}
+
+/** Answers 200 with a fixed body, without Express' serialisation and ETag work. */
+function acknowledge(res: MedusaResponse, body: string): void {
+  res.statusCode = 200
+  res.setHeader("Content-Type", "application/json; charset=utf-8")
+  res.setHeader("Content-Length", Buffer.byteLength(body))
+  res.end(body)
+}
+
 /**
  * `POST /stripe/hooks`: verifies the signature, records the event once and hands it to
  * Medusa's event bus. Nothing is completed, captured or refunded here; the answer goes back
@@ -61,13 +76,13 @@ export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<voi
     status: plan.action === "ignore" ? "ignored" : "received",
   })
   if (plan.action === "ignore") {
-    res.status(200).json({ received: true, ignored: true })
+    acknowledge(res, ACK.ignored)
     return
   }
   if (received.status === "processed" || received.status === "ignored") {
-    res.status(200).json({ received: true, duplicate: true })
+    acknowledge(res, ACK.duplicate)
     return
   }
   await handler.enqueue(event, received.attempts)
-  res.status(200).json({ received: true })
+  acknowledge(res, ACK.received)
 }
