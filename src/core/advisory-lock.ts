@@ -66,7 +66,9 @@ function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools 
       ...extra,
       connectionString: url,
       max,
-      idleTimeoutMillis: 10_000,
+      // Kept open between the checkouts of a quiet shop: a completion should not wait for a
+      // new connection. allowExitOnIdle still lets CLI commands exit.
+      idleTimeoutMillis: 300_000,
       allowExitOnIdle: true,
       application_name: `medusa-stripe-payments:${name}`,
       ...(schema && /^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)
