@@ -2,6 +2,7 @@ import type { Logger, MedusaNextFunction, MedusaRequest, MedusaResponse } from "
 import { cartLockName, paymentCollectionLockName } from "../core/webhook-events"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
 import { LockTimeoutError, type LockLease } from "../core/advisory-lock"
+import { messageOf } from "../core/errors"
 
 const HANDLER_SERVICE = "stripeWebhookHandlerService"
 
@@ -23,10 +24,6 @@ interface ResourceLock {
   conflict(id: string): { code: string; message: string }
   /** Runs once the lock is held, before the route. */
   prepare?(req: MedusaRequest, handler: StripeWebhookHandlerService, id: string): Promise<void>
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /**

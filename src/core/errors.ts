@@ -100,3 +100,8 @@ export class StripeOperationError extends Error {
     this.code = code ?? "unknown_error"
   }
 }
+
+/** The message of anything thrown, for logs and answers. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -2,10 +2,7 @@ import type { ConfigModule, Logger, MedusaContainer } from "@medusajs/medusa"
 import { HANDLED_EVENT_TYPES, WEBHOOK_PATH } from "../core/webhook-events"
 import { parseOptions } from "../options"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
+import { messageOf } from "../core/errors"
 
 /**
  * At start-up: says which events the Stripe webhook endpoint must send, or, when no

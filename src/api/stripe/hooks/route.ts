@@ -4,10 +4,7 @@ import { planWebhookEvent } from "../../../core/webhook-events"
 import { eventIntakeFor } from "../../../core/webhook-intake"
 import type StripeWebhookHandlerService from "../../../services/stripe-webhook-handler"
 import { MISSING_SECRET_MESSAGE } from "../../../services/stripe-webhook-handler"
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
+import { messageOf } from "../../../core/errors"
 
 /** The three acknowledgements, serialised once. */
 const ACK = {
