@@ -37,6 +37,11 @@ import { ratio } from "./lib/stats"
 import { callFindings, callsOf, CHECKOUT_STEPS } from "./lib/targets"
 import { measureWebhooks } from "./lib/webhooks"
 
+/** The storefront and admin of a running backend, on the bench's emulator. */
+function shopOn(bench: BenchEnvironment, running: RunningBackend) {
+  return openShop(running.store, running.admin, bench.emulator, running.config.provider)
+}
+
 const SECTIONS = ["calls", "latency", "throughput", "webhooks", "memory"] as const
 type Section = (typeof SECTIONS)[number]
 
@@ -171,12 +176,7 @@ async function main(): Promise<void> {
       const wantsWebhooks = sections.has("webhooks") && name === "ours"
       if (!wantsCalls && !sections.has("latency") && !wantsWebhooks) continue
       await withBackend(bench, name, results, async (running) => {
-        const shop = await openShop(
-          running.store,
-          running.admin,
-          bench.emulator,
-          running.config.provider
-        )
+        const shop = await shopOn(bench, running)
         if (wantsCalls) {
           const calls = await measureCalls(shop, `calls-${name}-${runTag}@example.com`)
           results.calls[name] = calls
@@ -230,12 +230,7 @@ async function main(): Promise<void> {
         const sequence = round % 2 === 0 ? order : [...order].reverse()
         for (const name of sequence) {
           await withBackend(bench, name, results, async (running) => {
-            const shop = await openShop(
-              running.store,
-              running.admin,
-              bench.emulator,
-              running.config.provider
-            )
+            const shop = await shopOn(bench, running)
             const part = await measureThroughput(shop, running.backend.pid, {
               concurrency: settings.concurrency,
               warmup: settings.throughputWarmup,
@@ -260,12 +255,7 @@ async function main(): Promise<void> {
     if (sections.has("memory")) {
       const name = settings.memoryConfig
       await withBackend(bench, name, results, async (running) => {
-        const shop = await openShop(
-          running.store,
-          running.admin,
-          bench.emulator,
-          running.config.provider
-        )
+        const shop = await shopOn(bench, running)
         const run = await measureMemory(
           shop,
           running.backend.pid,
