@@ -21,6 +21,12 @@ export const WEBHOOK_BACKOFF_MS = 1000
  */
 export const WEBHOOK_MAX_ROUNDS = 12
 
+/** Attempts recorded on an event that is given up (its rounds used, or unknown to Stripe). */
+export const WEBHOOK_GIVEN_UP_ATTEMPTS = WEBHOOK_MAX_ROUNDS * WEBHOOK_MAX_ATTEMPTS
+
+/** A failed event gets another round while its recorded attempts are at most this. */
+export const WEBHOOK_LAST_ROUND_ATTEMPTS = WEBHOOK_GIVEN_UP_ATTEMPTS - WEBHOOK_MAX_ATTEMPTS
+
 /** The longest wait between two rounds. */
 export const WEBHOOK_MAX_ROUND_DELAY_MS = 6 * 60 * 60 * 1000
 
@@ -261,10 +267,10 @@ export function backoffDelay(attempt: number, baseMs = WEBHOOK_BACKOFF_MS): numb
  * rounds span about a day at the default interval. Undefined once the event is given up.
  */
 export function nextRoundDelay(attempts: number, intervalMs: number): number | undefined {
-  const round = Math.max(1, Math.ceil(attempts / WEBHOOK_MAX_ATTEMPTS))
-  if (round >= WEBHOOK_MAX_ROUNDS) {
+  if (attempts > WEBHOOK_LAST_ROUND_ATTEMPTS) {
     return undefined
   }
+  const round = Math.max(1, Math.ceil(attempts / WEBHOOK_MAX_ATTEMPTS))
   return Math.min(intervalMs * 2 ** (round - 1), WEBHOOK_MAX_ROUND_DELAY_MS)
 }
 

@@ -21,7 +21,8 @@ import { stripeClientFor } from "../core/stripe-client"
 import {
   WEBHOOK_JOB_OPTIONS,
   WEBHOOK_MAX_ATTEMPTS,
-  WEBHOOK_MAX_ROUNDS,
+  WEBHOOK_GIVEN_UP_ATTEMPTS,
+  WEBHOOK_LAST_ROUND_ATTEMPTS,
   WEBHOOK_PATH,
   WEBHOOK_RECEIVED_EVENT,
   attemptOfDelivery,
@@ -47,6 +48,7 @@ import {
 } from "../core/advisory-lock"
 import { LOCK_WAIT_MS } from "../core/webhook-lock"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
+import { eventIntakeFor, type RecordedEvent } from "../core/webhook-intake"
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
@@ -234,6 +236,19 @@ export default class StripeWebhookHandlerService {
   }
 
   /**
+   * Records a verified delivery (once per event id; a redelivery only touches `updated_at`).
+   * Deliveries arriving together are written in one statement (see EventIntake).
+   */
+  recordReceived(event: WebhookEventLike, plan: WebhookPlan): Promise<RecordedEvent> {
+    return eventIntakeFor(this.pools.queries).record({
+      id: event.id,
+      type: event.type,
+      resourceId: plan.resourceId ?? plan.paymentIntentId ?? null,
+      status: plan.action === "ignore" ? "ignored" : "received",
+    })
+  }
+
+  /**
    * Hands the event to the event bus module (Redis or local), with the retry options the Redis
    * bus honours. Medusa's `eventBusService` would stage the job in the database and forward it
    * up to three seconds later; the plugin's own table already keeps the event until it is
@@ -307,7 +322,7 @@ export default class StripeWebhookHandlerService {
             OR (status = 'failed' AND attempts <= $1)
          ORDER BY updated_at
          LIMIT 100`,
-        [(WEBHOOK_MAX_ROUNDS - 1) * WEBHOOK_MAX_ATTEMPTS]
+        [WEBHOOK_LAST_ROUND_ATTEMPTS]
       )
       let handedBack = 0
       for (const row of rows.filter((candidate) => isDue(candidate, intervalMs))) {
@@ -344,7 +359,7 @@ export default class StripeWebhookHandlerService {
         [
           row.id,
           `${reason}: ${messageOf(error)}`.slice(0, 4000),
-          missing ? WEBHOOK_MAX_ATTEMPTS * WEBHOOK_MAX_ROUNDS : 0,
+          missing ? WEBHOOK_GIVEN_UP_ATTEMPTS : 0,
           row.status,
         ]
       )

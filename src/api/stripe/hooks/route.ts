@@ -1,7 +1,5 @@
-import type { ConfigModule, Logger, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
-import { poolsFor } from "../../../core/advisory-lock"
+import type { Logger, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
 import { planWebhookEvent } from "../../../core/webhook-events"
-import { eventIntakeFor } from "../../../core/webhook-intake"
 import type StripeWebhookHandlerService from "../../../services/stripe-webhook-handler"
 import { MISSING_SECRET_MESSAGE } from "../../../services/stripe-webhook-handler"
 import { messageOf } from "../../../core/errors"
@@ -64,14 +62,7 @@ export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<voi
   }
 
   const plan = planWebhookEvent(event)
-  // Deliveries arriving together are recorded in one statement (see EventIntake).
-  const intake = eventIntakeFor(poolsFor(req.scope.resolve<ConfigModule>("configModule")).queries)
-  const received = await intake.record({
-    id: event.id,
-    type: event.type,
-    resourceId: plan.resourceId ?? plan.paymentIntentId ?? null,
-    status: plan.action === "ignore" ? "ignored" : "received",
-  })
+  const received = await handler.recordReceived(event, plan)
   if (plan.action === "ignore") {
     acknowledge(res, ACK.ignored)
     return
