@@ -36,14 +36,23 @@ export async function findRegion(store: ApiClient, key?: string): Promise<Region
 }
 
 export async function findVariantId(store: ApiClient, handle = PRODUCT_HANDLE): Promise<string> {
+  const [first] = await findVariantIds(store, handle)
+  return first
+}
+
+/** Every variant of the product, in the order Medusa lists them (at least one). */
+export async function findVariantIds(
+  store: ApiClient,
+  handle = PRODUCT_HANDLE
+): Promise<[string, ...string[]]> {
   const { products } = await store.get<{ products: Product[] }>(
     `/store/products?handle=${encodeURIComponent(handle)}`
   )
-  const variant = products[0]?.variants[0]
-  if (!variant) {
+  const [first, ...rest] = (products[0]?.variants ?? []).map((variant) => variant.id)
+  if (!first) {
     throw new Error(`No product with handle ${handle} (or it has no variant)`)
   }
-  return variant.id
+  return [first, ...rest]
 }
 
 export async function getCart(store: ApiClient, cartId: string): Promise<Cart> {

@@ -122,6 +122,11 @@ export interface SeedOptions {
    */
   providers?: string[]
   inventory?: number
+  /**
+   * Variants of the product (default 1, size M). Load tests spread their checkouts over
+   * several, so that concurrent completions do not all wait for one stock row.
+   */
+  variants?: number
 }
 
 /**
@@ -130,6 +135,7 @@ export interface SeedOptions {
  */
 export function buildSeedData(options: SeedOptions = {}): SeedData {
   const inventory = options.inventory ?? 1000
+  const sizes = ["M", ...Array.from({ length: (options.variants ?? 1) - 1 }, (_, i) => `V${i + 2}`)]
   const known = options.providers ? new Set(options.providers) : undefined
   const keep = (id: string) => !known || known.has(id)
 
@@ -166,16 +172,14 @@ export function buildSeedData(options: SeedOptions = {}): SeedData {
         handle: PRODUCT_HANDLE,
         description: "A plain tee for checkout tests.",
         options: [{ title: "Size" }],
-        variants: [
-          {
-            title: "M",
-            sku: VARIANT_SKU,
-            inventory_quantity: inventory,
-            manage_inventory: true,
-            prices: REGIONS.map((spec) => ({ currency_code: spec.currency, amount: spec.price })),
-            options: [{ value: "M" }],
-          },
-        ],
+        variants: sizes.map((size) => ({
+          title: size,
+          sku: size === "M" ? VARIANT_SKU : `${VARIANT_SKU}-${size}`,
+          inventory_quantity: inventory,
+          manage_inventory: true,
+          prices: REGIONS.map((spec) => ({ currency_code: spec.currency, amount: spec.price })),
+          options: [{ value: size }],
+        })),
       },
     ],
     optional_payment_providers: known ? [] : [...stripeProviders],

@@ -101,13 +101,13 @@ export async function measureThroughput(
   options: { concurrency: number; warmup: number; checkouts: number; emailTag: string }
 ): Promise<{ run: ThroughputRun; samples: number[] }> {
   await runPool(options.warmup, options.concurrency, (i) =>
-    checkoutOnce(shop, { email: `tp-warm-${options.emailTag}-${i}@example.com` })
+    checkoutOnce(shop, { email: `tp-warm-${options.emailTag}-${i}@example.com`, variant: i })
   )
   await sleep(1000)
   const backend0 = processCpuMs(pid)
   const own0 = ownCpuMs()
   const pool = await runPool(options.checkouts, options.concurrency, (i) =>
-    checkoutOnce(shop, { email: `tp-${options.emailTag}-${i}@example.com` })
+    checkoutOnce(shop, { email: `tp-${options.emailTag}-${i}@example.com`, variant: i })
   )
   const done = pool.results.length
   const seconds = pool.elapsedMs / 1000
@@ -202,7 +202,7 @@ export async function measureMemory(
   await sleep(2000)
   const boot = await snapshot(0)
   await runPool(options.warmup, options.concurrency, (i) =>
-    checkoutOnce(shop, { email: `mem-warm-${options.emailTag}-${i}@example.com` })
+    checkoutOnce(shop, { email: `mem-warm-${options.emailTag}-${i}@example.com`, variant: i })
   )
   await sleep(2000)
   const warm = await snapshot(0)
@@ -211,7 +211,7 @@ export async function measureMemory(
   const pool = await runPool(
     options.checkouts,
     options.concurrency,
-    (i) => checkoutOnce(shop, { email: `mem-${options.emailTag}-${i}@example.com` }),
+    (i) => checkoutOnce(shop, { email: `mem-${options.emailTag}-${i}@example.com`, variant: i }),
     (done) => {
       if (done % options.sampleEvery === 0 && done < options.checkouts) {
         pending.push(snapshot(done).then((s) => void samples.push(s)))

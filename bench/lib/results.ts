@@ -8,6 +8,8 @@ export interface BenchSettings {
   latencyCheckouts: number
   latencyWarmup: number
   concurrency: number
+  /** Variants of the one product; concurrent checkouts take them in turn. */
+  variants: number
   throughputRounds: number
   throughputWarmup: number
   throughputCheckouts: number

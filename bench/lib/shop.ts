@@ -2,7 +2,7 @@ import {
   ApiClient,
   HttpError,
   findRegion,
-  findVariantId,
+  findVariantIds,
   type AdminClient,
   type Cart,
   type CompleteCartResponse,
@@ -62,7 +62,8 @@ export interface Shop {
   /** Payment provider selected at checkout (`stripe` or `manual`). */
   provider: string
   regionId: string
-  variantId: string
+  /** The product's variants; checkouts take them in turn by their index. */
+  variantIds: [string, ...string[]]
   country: string
 }
 
@@ -82,6 +83,8 @@ export interface CheckoutRun {
 export interface CheckoutOptions {
   email: string
   observer?: StepObserver
+  /** Picks the variant bought, `variantIds[variant % length]` (default 0). */
+  variant?: number
   /** Stop after the shopper confirmed (the tab-closed case): no `complete`. */
   skipComplete?: boolean
 }
@@ -94,12 +97,12 @@ export async function openShop(
   currency = "eur"
 ): Promise<Shop> {
   const region = await findRegion(store, currency)
-  const variantId = await findVariantId(store)
+  const variantIds = await findVariantIds(store)
   const country = region.countries[0]?.iso_2
   if (!country) {
     throw new Error(`Region ${region.name} has no country`)
   }
-  return { store, admin, emulator, provider, regionId: region.id, variantId, country }
+  return { store, admin, emulator, provider, regionId: region.id, variantIds, country }
 }
 
 const ADDRESS = {
@@ -161,7 +164,7 @@ export async function checkoutOnce(shop: Shop, options: CheckoutOptions): Promis
   const cartId = created.cart.id
   const withItem = await step("add_item", () =>
     store.post<{ cart: Cart }>(`/store/carts/${cartId}/line-items`, {
-      variant_id: shop.variantId,
+      variant_id: shop.variantIds[(options.variant ?? 0) % shop.variantIds.length],
       quantity: 1,
     })
   )
