@@ -16,7 +16,14 @@ import path from "path"
 
 import { REPO_ROOT, buildSeedData, sleep, type StripeEmulator } from "../__tests__/support"
 import { measureCalls } from "./lib/calls"
-import { combineThroughput, measureLatency, measureMemory, measureThroughput } from "./lib/load"
+import {
+  combineLatency,
+  combineThroughput,
+  measureLatency,
+  measureMemory,
+  measureThroughput,
+  type LatencyRun,
+} from "./lib/load"
 import { renderMarkdown } from "./lib/report"
 import type { BenchResults, BenchSettings } from "./lib/results"
 import {
@@ -36,6 +43,15 @@ import { openShop } from "./lib/shop"
 import { ratio } from "./lib/stats"
 import { callFindings, callsOf, CHECKOUT_STEPS } from "./lib/targets"
 import { measureWebhooks } from "./lib/webhooks"
+
+/**
+ * Writes PostgreSQL's dirty pages out before a measurement, so that a checkpoint set off by the
+ * previous one's writes does not land in it.
+ */
+async function quiesce(bench: BenchEnvironment): Promise<void> {
+  await bench.db.query("CHECKPOINT")
+  await sleep(1000)
+}
 
 /** The storefront and admin of a running backend, on the bench's emulator. */
 function shopOn(bench: BenchEnvironment, running: RunningBackend) {
@@ -77,9 +93,9 @@ const settings: BenchSettings = {
   latencyWarmup: quick ? 1 : 2,
   concurrency: 16,
   variants: 16,
-  throughputRounds: envNumber("BENCH_THROUGHPUT_ROUNDS", quick ? 1 : 3),
+  throughputRounds: envNumber("BENCH_THROUGHPUT_ROUNDS", quick ? 1 : 4),
   throughputWarmup: quick ? 16 : 32,
-  throughputCheckouts: envNumber("BENCH_THROUGHPUT_CHECKOUTS", quick ? 32 : 96),
+  throughputCheckouts: envNumber("BENCH_THROUGHPUT_CHECKOUTS", quick ? 32 : 64),
   webhookDeliveries: envNumber("BENCH_WEBHOOK_DELIVERIES", quick ? 400 : 4000),
   webhookWarmup: quick ? 100 : 400,
   webhookConcurrency: 16,
@@ -175,67 +191,85 @@ async function main(): Promise<void> {
   results.meta.officialStripe = officialDependencyVersion("stripe") ?? "unknown"
   log(`database ${bench.database.name}, emulator ${bench.emulator.url}`)
   try {
-    // Sections 1, 2 and 4, one backend per configuration.
-    for (const name of ["manual", "official", "ours"] as const) {
-      const wantsCalls = sections.has("calls") && name !== "manual"
-      const wantsWebhooks = sections.has("webhooks") && name === "ours"
-      if (!wantsCalls && !sections.has("latency") && !wantsWebhooks) continue
-      await withBackend(bench, name, results, async (running) => {
-        const shop = await shopOn(bench, running)
-        if (wantsCalls) {
-          const calls = await measureCalls(shop, `calls-${name}-${runTag}@example.com`)
-          results.calls[name] = calls
-          log(
-            `${name}: Stripe calls per checkout ${callsOf(calls.firstTime, CHECKOUT_STEPS)} (first-time), ${callsOf(calls.returning, CHECKOUT_STEPS)} (returning)`
-          )
-        }
-        if (sections.has("latency")) {
-          const latencies = name === "manual" ? [0] : settings.latenciesMs
-          const runs = []
-          for (const latency of latencies) {
-            const run = await measureLatency(
-              shop,
-              bench.emulator,
-              latency,
-              settings.latencyCheckouts,
-              settings.latencyWarmup,
-              `${name}-${runTag}`
-            )
-            runs.push(run)
+    // Sections 1, 2 and 4: two passes, in the order A B C and then C B A, so that a drift in the
+    // machine's load does not favour one configuration; each pass measures half the checkouts.
+    const order: ConfigName[] = ["manual", "official", "ours"]
+    const halves: Partial<Record<ConfigName, LatencyRun[]>> = {}
+    for (const pass of [0, 1]) {
+      for (const name of pass === 0 ? order : [...order].reverse()) {
+        const wantsCalls = pass === 0 && sections.has("calls") && name !== "manual"
+        const wantsWebhooks = pass === 1 && sections.has("webhooks") && name === "ours"
+        if (!wantsCalls && !sections.has("latency") && !wantsWebhooks) continue
+        await withBackend(bench, name, results, async (running) => {
+          const shop = await shopOn(bench, running)
+          if (wantsCalls) {
+            const calls = await measureCalls(shop, `calls-${name}-${runTag}@example.com`)
+            results.calls[name] = calls
             log(
-              `${name}: ${latency} ms Stripe latency, checkout median ${Math.round(run.total.median)} ms, p95 ${Math.round(run.total.p95)} ms (${run.checkouts} ok, ${run.errors.length} errors)`
+              `${name}: Stripe calls per checkout ${callsOf(calls.firstTime, CHECKOUT_STEPS)} (first-time), ${callsOf(calls.returning, CHECKOUT_STEPS)} (returning)`
             )
           }
-          results.latency[name] = runs
-        }
-        if (wantsWebhooks) {
-          const webhooks = await measureWebhooks(shop, {
-            deliveries: settings.webhookDeliveries,
-            warmup: settings.webhookWarmup,
-            concurrency: settings.webhookConcurrency,
-            tabClosedCarts: settings.tabClosedCarts,
-            secret: bench.webhookSecret,
-            db: bench.db,
-            emailTag: runTag,
-            pid: running.backend.pid,
-          })
-          results.webhooks = webhooks
-          log(
-            `webhooks: ${Math.round(webhooks.ingestion.acksPerSecond)} acks/s, p99 ${webhooks.ingestion.latency.p99.toFixed(1)} ms, backend CPU ${webhooks.ingestion.backendCpuMsPerDelivery.toFixed(2)} ms per delivery; tab closed: delivery -> order median ${Math.round(webhooks.tabClosed.deliveryToOrder.median)} ms`
-          )
-        }
-      })
+          if (sections.has("latency")) {
+            const latencies = name === "manual" ? [0] : settings.latenciesMs
+            const checkouts =
+              pass === 0
+                ? Math.ceil(settings.latencyCheckouts / 2)
+                : Math.floor(settings.latencyCheckouts / 2)
+            for (const latency of latencies) {
+              await quiesce(bench)
+              const run = await measureLatency(
+                shop,
+                bench.emulator,
+                latency,
+                checkouts,
+                settings.latencyWarmup,
+                `${name}-${runTag}-p${pass}`
+              )
+              halves[name] = [...(halves[name] ?? []), run]
+              log(
+                `${name}, pass ${pass + 1}: ${latency} ms Stripe latency, checkout median ${Math.round(run.total.median)} ms, p95 ${Math.round(run.total.p95)} ms (${run.checkouts} ok, ${run.errors.length} errors)`
+              )
+            }
+          }
+          if (wantsWebhooks) {
+            await quiesce(bench)
+            const webhooks = await measureWebhooks(shop, {
+              deliveries: settings.webhookDeliveries,
+              warmup: settings.webhookWarmup,
+              concurrency: settings.webhookConcurrency,
+              tabClosedCarts: settings.tabClosedCarts,
+              secret: bench.webhookSecret,
+              db: bench.db,
+              emailTag: runTag,
+              pid: running.backend.pid,
+            })
+            results.webhooks = webhooks
+            log(
+              `webhooks: ${Math.round(webhooks.ingestion.acksPerSecond)} acks/s, p99 ${webhooks.ingestion.latency.p99.toFixed(1)} ms, backend CPU ${webhooks.ingestion.backendCpuMsPerDelivery.toFixed(2)} ms per delivery; tab closed: delivery -> order median ${Math.round(webhooks.tabClosed.deliveryToOrder.median)} ms`
+            )
+          }
+        })
+      }
+    }
+    for (const name of order) {
+      const runs = halves[name] ?? []
+      const latencies = [...new Set(runs.map((run) => run.latencyMs))]
+      if (latencies.length > 0) {
+        results.latency[name] = latencies.map((latency) =>
+          combineLatency(runs.filter((run) => run.latencyMs === latency))
+        )
+      }
     }
 
     // Section 3: rounds of freshly started backends, in the order A B C, then C B A, ...
     if (sections.has("throughput")) {
       const parts: Partial<Record<ConfigName, Parameters<typeof combineThroughput>[0]>> = {}
-      const order: ConfigName[] = ["manual", "official", "ours"]
       for (let round = 0; round < settings.throughputRounds; round++) {
         const sequence = round % 2 === 0 ? order : [...order].reverse()
         for (const name of sequence) {
           await withBackend(bench, name, results, async (running) => {
             const shop = await shopOn(bench, running)
+            await quiesce(bench)
             const part = await measureThroughput(shop, running.backend.pid, {
               concurrency: settings.concurrency,
               warmup: settings.throughputWarmup,

@@ -34,6 +34,35 @@ export interface LatencyRun {
   /** Median of each storefront request, ms. */
   stepMedians: Partial<Record<StorefrontStep, number>>
   errors: string[]
+  /** Each checkout's total and per-request times, ms, so that runs can be combined. */
+  samples: { totalMs: number; steps: Partial<Record<StorefrontStep, number>> }[]
+}
+
+type LatencySample = LatencyRun["samples"][number]
+
+function latencyRun(latencyMs: number, samples: LatencySample[], errors: string[]): LatencyRun {
+  const stepMedians: Partial<Record<StorefrontStep, number>> = {}
+  for (const step of STOREFRONT_STEPS) {
+    const values = samples.flatMap((sample) => sample.steps[step] ?? [])
+    if (values.length > 0) stepMedians[step] = summarize(values).median
+  }
+  return {
+    latencyMs,
+    checkouts: samples.length,
+    total: summarize(samples.map((sample) => sample.totalMs)),
+    stepMedians,
+    errors,
+    samples,
+  }
+}
+
+/** One summary of the checkouts of several runs at the same latency. */
+export function combineLatency(runs: LatencyRun[]): LatencyRun {
+  return latencyRun(
+    runs[0].latencyMs,
+    runs.flatMap((run) => run.samples),
+    runs.flatMap((run) => run.errors)
+  )
 }
 
 /** Sequential checkouts with `latency` ms added to every Stripe request by the emulator. */
@@ -50,28 +79,19 @@ export async function measureLatency(
     for (let i = 0; i < warmup; i++) {
       await checkoutOnce(shop, { email: `lat-warm-${emailTag}-${latencyMs}-${i}@example.com` })
     }
-    const totals: number[] = []
-    const perStep = new Map<StorefrontStep, number[]>()
+    const samples: LatencySample[] = []
     const errors: string[] = []
     for (let i = 0; i < checkouts; i++) {
       try {
         const run = await checkoutOnce(shop, {
           email: `lat-${emailTag}-${latencyMs}-${i}@example.com`,
         })
-        totals.push(run.totalMs)
-        for (const [step, ms] of Object.entries(run.steps) as [StorefrontStep, number][]) {
-          perStep.set(step, [...(perStep.get(step) ?? []), ms])
-        }
+        samples.push({ totalMs: run.totalMs, steps: run.steps })
       } catch (err) {
         errors.push(err instanceof Error ? err.message : String(err))
       }
     }
-    const stepMedians: Partial<Record<StorefrontStep, number>> = {}
-    for (const step of STOREFRONT_STEPS) {
-      const values = perStep.get(step)
-      if (values) stepMedians[step] = summarize(values).median
-    }
-    return { latencyMs, checkouts: totals.length, total: summarize(totals), stepMedians, errors }
+    return latencyRun(latencyMs, samples, errors)
   } finally {
     emulator.faults.setLatency(0)
   }
