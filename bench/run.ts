@@ -45,10 +45,12 @@ import { callFindings, callsOf, CHECKOUT_STEPS } from "./lib/targets"
 import { measureWebhooks } from "./lib/webhooks"
 
 /**
- * Writes PostgreSQL's dirty pages out before a measurement, so that a checkpoint set off by the
- * previous one's writes does not land in it.
+ * Brings PostgreSQL to the same state before every measurement: fresh planner statistics and no
+ * dead rows (so that neither autovacuum nor a plan change set off by the previous measurement's
+ * writes lands in this one), and its dirty pages written out.
  */
 async function quiesce(bench: BenchEnvironment): Promise<void> {
+  await bench.db.query("VACUUM ANALYZE")
   await bench.db.query("CHECKPOINT")
   await sleep(1000)
 }
