@@ -1,7 +1,7 @@
 import fs from "fs"
 import path from "path"
 import Stripe from "stripe"
-import { bootE2E, freePort, type Backend, type E2E, type Env } from "../support"
+import { bootE2E, emulatorOf, freePort, type Backend, type E2E, type Env } from "../support"
 import { runAudit } from "./support/audit"
 import { writeChaosConfig } from "./support/backend-config"
 import { Capture, RecordingClient } from "./support/capture"
@@ -39,9 +39,7 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
 
   beforeAll(async () => {
     e2e = await bootE2E({ emulator: true, startBackend: false })
-    if (!e2e.emulator) {
-      throw new Error("The Stripe emulator is not built: run `npm run build`")
-    }
+    const emu = emulatorOf(e2e)
     writeChaosConfig(e2e.app)
     const backendEnv: Env = {
       STRIPE_TIMEOUT: String(scale.sdkTimeoutMs),
@@ -55,7 +53,6 @@ describe(`chaos (${scale.name}): faults survived, bad input refused, nothing los
     const store = new RecordingClient(current.url, capture)
     const admin = new RecordingClient(current.url, capture, "admin response")
     Object.assign(admin.headers, e2e.admin.headers)
-    const emu = e2e.emulator
     ctx = {
       e2e,
       emu,

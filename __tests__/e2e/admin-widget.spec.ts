@@ -7,7 +7,15 @@ import {
   type AdminBrowser,
   type AdminBuild,
 } from "../support/admin"
-import { bootE2E, checkout, completeCart, type Cart, type E2E, type Order } from "../support"
+import {
+  bootE2E,
+  checkout,
+  completeCart,
+  emulatorOf,
+  type Cart,
+  type E2E,
+  type Order,
+} from "../support"
 import {
   errorMessage,
   formatMoney,
@@ -56,10 +64,7 @@ describe("admin: the Stripe widget on the order page, in Chromium", () => {
     expect(external.filter((url) => !MEDUSA_ADMIN_FLAGS.test(url))).toEqual([])
   })
 
-  const emulator = () => {
-    if (!e2e.emulator) throw new Error("The Stripe emulator did not start")
-    return e2e.emulator
-  }
+  const emulator = () => emulatorOf(e2e)
 
   const intentIdOf = (cart: Cart): string => {
     const id = cart.payment_session?.data.id

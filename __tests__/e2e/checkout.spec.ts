@@ -3,6 +3,7 @@ import {
   bootE2E,
   checkout,
   completeCart,
+  emulatorOf,
   getCart,
   waitFor,
   ApiClient,
@@ -24,10 +25,7 @@ describe("checkout through a real Medusa backend", () => {
     await e2e?.shutdown()
   })
 
-  const emulator = () => {
-    if (!e2e.emulator) throw new Error("The Stripe emulator did not start")
-    return e2e.emulator
-  }
+  const emulator = () => emulatorOf(e2e)
 
   const intentIdOf = (cart: Cart): string => {
     const id = cart.payment_session?.data.id

@@ -1,6 +1,7 @@
 import type Stripe from "stripe"
 import {
   bootE2E,
+  emulatorOf,
   checkout,
   completeCart,
   findVariantId,
@@ -67,10 +68,7 @@ describe("payment collections: an order edit's difference paid with Stripe", () 
     await e2e?.shutdown()
   })
 
-  const emulator = () => {
-    if (!e2e.emulator) throw new Error("The Stripe emulator did not start")
-    return e2e.emulator
-  }
+  const emulator = () => emulatorOf(e2e)
 
   // -------------------------------------------------------------------------------------------
   // Helpers

@@ -11,6 +11,7 @@ import {
   bootE2E,
   checkout,
   completeCart,
+  emulatorOf,
   listRegions,
 } from "../support"
 
@@ -114,10 +115,7 @@ describe("smoke: Medusa with the plugin installed from its tarball", () => {
   })
 
   withEmulator("pays a cart with provider stripe on the Stripe emulator", async () => {
-    const emulator = e2e.emulator
-    if (!emulator) {
-      throw new Error("The Stripe emulator did not start")
-    }
+    const emulator = emulatorOf(e2e)
     expect(emulator.webhooks.endpoints().map((endpoint) => endpoint.url)).toContain(
       `${e2e.backend.url}/stripe/hooks`
     )

@@ -5,6 +5,7 @@ import type { StripeEmulator } from "../../src/emulator"
 import {
   WEBHOOK_PATH,
   bootE2E,
+  emulatorOf,
   checkout,
   completeCart,
   sleep,
@@ -39,10 +40,7 @@ describe("webhooks: two instances with the Redis event bus", () => {
 
   beforeAll(async () => {
     e2e = await bootE2E({ emulator: true, redis: true, env: { STRIPE_CAPTURE: "true" } })
-    if (!e2e.emulator) {
-      throw new Error("The Stripe emulator is not built: run `npm run build`")
-    }
-    emu = e2e.emulator
+    emu = emulatorOf(e2e)
     first = e2e.backend
     second = await e2e.startBackend({ registerWebhook: true })
   }, 180_000)

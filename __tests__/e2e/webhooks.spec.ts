@@ -5,6 +5,7 @@ import type { StripeEmulator } from "../../src/emulator"
 import {
   WEBHOOK_PATH,
   bootE2E,
+  emulatorOf,
   checkout,
   completeCart,
   sleep,
@@ -44,10 +45,7 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
 
   beforeAll(async () => {
     e2e = await bootE2E({ emulator: true })
-    if (!e2e.emulator) {
-      throw new Error("The Stripe emulator is not built: run `npm run build`")
-    }
-    emu = e2e.emulator
+    emu = emulatorOf(e2e)
     const { host, port, protocol } = emu.stripeConfig()
     stripe = new Stripe(e2e.secrets.apiKey, { host, port, protocol, maxNetworkRetries: 0 })
   }, 180_000)

@@ -11,6 +11,14 @@ import { SeedData, buildSeedData } from "./seed-data"
 /** The plugin's webhook route. */
 export const WEBHOOK_PATH = "/stripe/hooks"
 
+/** The run's Stripe emulator, for specs that booted with `emulator: true`. */
+export function emulatorOf(e2e: E2E): StripeEmulator {
+  if (!e2e.emulator) {
+    throw new Error("The Stripe emulator did not start: run `npm run build`")
+  }
+  return e2e.emulator
+}
+
 export interface BootE2EOptions {
   /** Extra environment for every Medusa process (e.g. `{ STRIPE_CAPTURE: "true" }`, REDIS_URL). */
   env?: Env
