@@ -1,6 +1,7 @@
 import type { Logger, MedusaNextFunction, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
 import type { EntityManager } from "typeorm"
 import { PLUGIN_NAME } from "../constants"
+import { messageOf } from "../core/errors"
 import type { StripeBase } from "../core/stripe-base"
 
 interface SessionRow {
@@ -38,9 +39,7 @@ export function cancelIntentsOfDroppedSessions(
   const logger = resolveOptional<Logger>(req, "logger")
   const warn = (error: unknown) =>
     logger?.warn(
-      `${PLUGIN_NAME}: could not cancel the PaymentIntents of cart ${cartId}'s dropped sessions: ${
-        error instanceof Error ? error.message : String(error)
-      }`
+      `${PLUGIN_NAME}: could not cancel the PaymentIntents of cart ${cartId}'s dropped sessions: ${messageOf(error)}`
     )
 
   manager

@@ -75,7 +75,7 @@ export function toProcessorError(operation: string, error: unknown): PaymentProc
       detail: (error instanceof StripePluginError && error.detail) || error.message,
     }
   }
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   return {
     error: `Could not ${operation}: ${message || "unknown error"}`,
     code: "unknown_error",
