@@ -55,6 +55,13 @@ async function quiesce(bench: BenchEnvironment): Promise<void> {
   await sleep(1000)
 }
 
+/** The configurations in the order of measurement; every other pass or round reverses it. */
+const ORDER: readonly ConfigName[] = ["manual", "official", "ours"]
+
+function orderOf(pass: number): readonly ConfigName[] {
+  return pass % 2 === 0 ? ORDER : [...ORDER].reverse()
+}
+
 /** The storefront and admin of a running backend, on the bench's emulator. */
 function shopOn(bench: BenchEnvironment, running: RunningBackend) {
   return openShop(running.store, running.admin, bench.emulator, running.config.provider)
@@ -195,10 +202,9 @@ async function main(): Promise<void> {
   try {
     // Sections 1, 2 and 4: two passes, in the order A B C and then C B A, so that a drift in the
     // machine's load does not favour one configuration; each pass measures half the checkouts.
-    const order: ConfigName[] = ["manual", "official", "ours"]
     const halves: Partial<Record<ConfigName, LatencyRun[]>> = {}
     for (const pass of [0, 1]) {
-      for (const name of pass === 0 ? order : [...order].reverse()) {
+      for (const name of orderOf(pass)) {
         const wantsCalls = pass === 0 && sections.has("calls") && name !== "manual"
         const wantsWebhooks = pass === 1 && sections.has("webhooks") && name === "ours"
         if (!wantsCalls && !sections.has("latency") && !wantsWebhooks) continue
@@ -253,7 +259,7 @@ async function main(): Promise<void> {
         })
       }
     }
-    for (const name of order) {
+    for (const name of ORDER) {
       const runs = halves[name] ?? []
       const latencies = [...new Set(runs.map((run) => run.latencyMs))]
       if (latencies.length > 0) {
@@ -267,8 +273,7 @@ async function main(): Promise<void> {
     if (sections.has("throughput")) {
       const parts: Partial<Record<ConfigName, Parameters<typeof combineThroughput>[0]>> = {}
       for (let round = 0; round < settings.throughputRounds; round++) {
-        const sequence = round % 2 === 0 ? order : [...order].reverse()
-        for (const name of sequence) {
+        for (const name of orderOf(round)) {
           await withBackend(bench, name, results, async (running) => {
             const shop = await shopOn(bench, running)
             await quiesce(bench)
@@ -286,7 +291,7 @@ async function main(): Promise<void> {
           await sleep(1000)
         }
       }
-      for (const name of order) {
+      for (const name of ORDER) {
         const list = parts[name]
         if (list && list.length > 0) results.throughput[name] = combineThroughput(list)
       }
