@@ -114,6 +114,15 @@ describe("Amount rules", () => {
     expect(error).toMatchObject({ code: "amount_too_large", param: "amount" })
   })
 
+  it("takes IDR amounts up to twelve digits, as Stripe does", async () => {
+    const intent = await cardIntent({ amount: 100_000_000, currency: "idr" })
+    expect(intent.amount).toBe(100_000_000)
+    const error = await stripeError(() =>
+      cardIntent({ amount: 1_000_000_000_000, currency: "idr" })
+    )
+    expect(error).toMatchObject({ code: "amount_too_large", param: "amount" })
+  })
+
   it("takes zero-decimal currencies in whole units (jpy minimum ¥50)", async () => {
     const intent = await cardIntent({ amount: 500, currency: "jpy" })
     expect(intent.amount).toBe(500)

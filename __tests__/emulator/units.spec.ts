@@ -69,6 +69,8 @@ describe("Money", () => {
     expect(checkChargeAmount(49, "usd")?.code).toBe("amount_too_small")
     expect(checkChargeAmount(30, "gbp")).toBeUndefined()
     expect(checkChargeAmount(100_000_000, "usd")?.code).toBe("amount_too_large")
+    expect(checkChargeAmount(999_999_999_999, "idr")).toBeUndefined()
+    expect(checkChargeAmount(1_000_000_000_000, "idr")?.code).toBe("amount_too_large")
     expect(checkChargeAmount(1001, "bhd")?.code).toBe("invalid_charge_amount")
   })
 })

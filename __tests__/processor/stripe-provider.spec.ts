@@ -83,12 +83,12 @@ describe("StripeProviderService", () => {
       expect(JSON.stringify(data)).not.toContain("sk_test")
     })
 
-    it("makes no second intent when the same request is retried", async () => {
+    it("gives every new session its own intent, even with equal parameters", async () => {
       const context = buildContext()
       const first = unwrap(await processor.initiatePayment(context))
       const second = unwrap(await processor.initiatePayment({ ...context }))
-      expect(second.session_data.id).toBe(first.session_data.id)
-      expect(emulator.paymentIntents()).toHaveLength(1)
+      expect(second.session_data.id).not.toBe(first.session_data.id)
+      expect(emulator.paymentIntents()).toHaveLength(2)
     })
 
     it("makes one intent when Stripe's answer is lost and the SDK retries", async () => {
@@ -98,68 +98,29 @@ describe("StripeProviderService", () => {
     })
 
     describe("for a payment collection", () => {
-      /** Intent ids held by the collection's sessions, as Medusa's database would answer. */
-      const held = new Set<string>()
-      const queries: unknown[][] = []
-      let collections: StripeProviderService
-
-      beforeAll(() => {
-        const manager = {
-          query: async (_sql: string, parameters: unknown[] = []) => {
-            queries.push(parameters)
-            return held.has(String(parameters[1])) ? [{ "?column?": 1 }] : []
-          },
-        }
-        collections = buildProcessor(StripeProviderService, emulator, {}, carts, { manager })
-      })
-
-      beforeEach(() => {
-        held.clear()
-        queries.length = 0
-      })
-
       let sequence = 0
       const collectionContext = () => buildContext({ resource_id: `paycol_${(sequence += 1)}` })
 
-      it("makes no second intent when the same request is retried", async () => {
+      it("gives two sessions of equal amounts two intents", async () => {
         const context = collectionContext()
-        const first = unwrap(await collections.initiatePayment(context))
-        const second = unwrap(await collections.initiatePayment({ ...context }))
-        expect(second.session_data.id).toBe(first.session_data.id)
-        expect(emulator.paymentIntents()).toHaveLength(1)
-        expect(queries).toEqual([[context.resource_id, first.session_data.id]])
-      })
-
-      it("gives a new session its own intent while an earlier session holds the first", async () => {
-        const context = collectionContext()
-        const first = unwrap(await collections.initiatePayment(context))
-        held.add(first.session_data.id as string)
-        const second = unwrap(await collections.initiatePayment({ ...context }))
+        const first = unwrap(await processor.initiatePayment(context))
+        const second = unwrap(await processor.initiatePayment({ ...context }))
         expect(second.session_data.id).not.toBe(first.session_data.id)
-        expect(emulator.paymentIntent(second.session_data.id as string)).toMatchObject({
-          status: "requires_payment_method",
-          metadata: expect.objectContaining({ resource_id: context.resource_id }),
-        })
-        // The first intent stays with the earlier session, whose deletion cancels it.
-        expect(emulator.paymentIntent(first.session_data.id as string)?.status).toBe(
-          "requires_payment_method"
-        )
+        for (const created of [first, second]) {
+          expect(emulator.paymentIntent(created.session_data.id as string)).toMatchObject({
+            status: "requires_payment_method",
+            amount: context.amount,
+            metadata: expect.objectContaining({ resource_id: context.resource_id }),
+          })
+        }
       })
 
       it("needs no email: the collection's order exists already", async () => {
         const context = { ...collectionContext(), email: "" }
-        const created = unwrap(await collections.initiatePayment(context))
+        const created = unwrap(await processor.initiatePayment(context))
         expect(emulator.paymentIntent(created.session_data.id as string)?.metadata).toMatchObject({
           resource_id: context.resource_id,
         })
-      })
-
-      it("does not look for sessions of a cart", async () => {
-        const context = buildContext()
-        unwrap(await collections.initiatePayment(context))
-        unwrap(await collections.initiatePayment({ ...context }))
-        expect(queries).toEqual([])
-        expect(emulator.paymentIntents()).toHaveLength(1)
       })
     })
 
@@ -168,9 +129,24 @@ describe("StripeProviderService", () => {
       expect(emulator.paymentIntents()[0]).toMatchObject({ amount: 5000, currency: "jpy" })
     })
 
-    it("rounds three-decimal amounts to the multiple of ten Stripe requires", async () => {
-      await initiate({ amount: 5555, currency_code: "kwd" })
-      expect(emulator.paymentIntents()[0]).toMatchObject({ amount: 5560, currency: "kwd" })
+    it("charges three-decimal amounts that card networks can settle unchanged", async () => {
+      await initiate({ amount: 5550, currency_code: "kwd" })
+      expect(emulator.paymentIntents()[0]).toMatchObject({ amount: 5550, currency: "kwd" })
+    })
+
+    it("refuses a three-decimal amount it could only charge rounded, never charging more", async () => {
+      const error = failure(
+        await processor.initiatePayment(buildContext({ amount: 1235, currency_code: "kwd" }))
+      )
+      expect(error.code).toBe("amount_not_representable")
+      expect(error.error).toContain("1.235 KWD cannot be charged")
+      expect(error.error).toContain("steps of 0.010 KWD")
+      expect(stripeCalls()).toBe(0)
+    })
+
+    it("charges an IDR cart of Rp 1,000,000, which Stripe takes up to twelve digits", async () => {
+      await initiate({ amount: 1_000_000, currency_code: "idr" })
+      expect(emulator.paymentIntents()[0]).toMatchObject({ amount: 100_000_000, currency: "idr" })
     })
 
     it("refuses an amount below Stripe's minimum charge without calling Stripe", async () => {
@@ -211,7 +187,9 @@ describe("StripeProviderService", () => {
       const second = await initiate({ customer, email: customer.email })
       expect(emulator.customers()).toHaveLength(1)
       const stripeId = emulator.customers()[0].id
-      expect(first.response.update_requests).toEqual({ customer_metadata: { stripe_id: stripeId } })
+      expect(first.response.update_requests).toEqual({
+        customer_metadata: { stripe_id: stripeId, stripe_id_test: stripeId },
+      })
       expect(second.data.customer).toBe(stripeId)
     })
 
@@ -327,7 +305,9 @@ describe("StripeProviderService", () => {
       const result = await updateAsCustomer(context, data)
       const stripeId = emulator.customers()[0].id
       expect(result?.session_data).toMatchObject({ id: data.id, customer: stripeId })
-      expect(result?.update_requests).toEqual({ customer_metadata: { stripe_id: stripeId } })
+      expect(result?.update_requests).toEqual({
+        customer_metadata: { stripe_id: stripeId, stripe_id_test: stripeId },
+      })
     })
 
     it.each([
@@ -343,7 +323,9 @@ describe("StripeProviderService", () => {
         expect(result?.session_data).toMatchObject({ id: data.id, status: "requires_capture" })
         if (savedAsConfirmed) {
           const stripeId = emulator.customers()[0].id
-          expect(result?.update_requests).toEqual({ customer_metadata: { stripe_id: stripeId } })
+          expect(result?.update_requests).toEqual({
+            customer_metadata: { stripe_id: stripeId, stripe_id_test: stripeId },
+          })
         }
         expect(emulator.paymentIntents()).toHaveLength(1)
         expect(emulator.paymentIntent(data.id)?.status).toBe("requires_capture")
@@ -447,7 +429,9 @@ describe("StripeProviderService", () => {
         await processor.authorizePayment(data, { cart_id: context.resource_id })
       )
       expect(error.code).toBe("amount_mismatch")
-      expect(error.error).toMatch(/2500 EUR but the cart totals 9900 EUR/)
+      expect(error.error).toMatch(
+        /Stripe authorized 25.00 EUR on pi_\w+ but the total of cart cart_\w+ is 99.00 EUR/
+      )
     })
 
     it("refuses when the cart's currency differs from the intent's", async () => {

@@ -17,14 +17,12 @@ describe("toStripeAmount", () => {
     ["zero-decimal in both tables passes through", 5000, "jpy", 5000],
     ["KRW stays in whole won", 12000, "krw", 12000],
     ["three-decimal amount already a multiple of 10", 1230, "kwd", 1230],
-    ["three-decimal amount is rounded up to a multiple of 10", 1235, "kwd", 1240],
-    ["three-decimal amount is rounded down to a multiple of 10", 1234, "bhd", 1230],
     ["ISK whole krónur are sent with two zero decimals", 500, "isk", 50000],
     ["HUF whole forints become fillér", 1000, "huf", 100000],
     ["COP whole pesos become centavos", 25000, "cop", 2500000],
     ["IDR whole rupiah become sen", 15000, "idr", 1500000],
-    ["VUV stored with decimals by Medusa becomes whole vatu", 12345, "vuv", 123],
-    ["XPF stored with decimals by Medusa becomes whole francs", 10050, "xpf", 101],
+    ["VUV stored with decimals by Medusa becomes whole vatu", 12300, "vuv", 123],
+    ["XPF stored with decimals by Medusa becomes whole francs", 10100, "xpf", 101],
     ["zero is zero", 0, "eur", 0],
   ])("%s (%d %s -> %d)", (_name, amount, currency, expected) => {
     expect(toStripeAmount(amount, currency)).toBe(expected)
@@ -43,6 +41,17 @@ describe("toStripeAmount", () => {
     } catch (error) {
       expect((error as AmountError).code).toBe(code)
     }
+  })
+
+  it.each([
+    ["a three-decimal amount card networks cannot settle", 1235, "kwd"],
+    ["another one, which rounding down would book short", 1234, "bhd"],
+    ["VUV with centimes Stripe has no unit for", 12345, "vuv"],
+    ["XPF with centimes Stripe has no unit for", 10050, "xpf"],
+  ])("refuses %s rather than rounding it (%d %s)", (_name, amount, currency) => {
+    expect(() => toStripeAmount(amount, currency)).toThrow(
+      expect.objectContaining({ code: "amount_not_representable" })
+    )
   })
 
   it.each(["", "eu", "euro", "e1r", undefined, 42])("refuses the currency %p", (currency) => {
@@ -84,6 +93,14 @@ describe("toChargeableStripeAmount", () => {
 
   it("refuses amounts above Stripe's eight-digit maximum", () => {
     expect(() => toChargeableStripeAmount(100_000_000, "usd")).toThrow(/above Stripe's maximum/)
+  })
+
+  it("accepts IDR up to Stripe's twelve digits (Rp 1,000,000 is nine in sen)", () => {
+    expect(toChargeableStripeAmount(1_000_000, "idr")).toBe(100_000_000)
+    expect(toChargeableStripeAmount(9_999_999_999, "idr")).toBe(999_999_999_900)
+    expect(() => toChargeableStripeAmount(10_000_000_000, "idr")).toThrow(
+      /above Stripe's maximum of 9999999999.99 IDR/
+    )
   })
 })
 

@@ -1,4 +1,4 @@
-import { digest, idempotencyKeys } from "../../src/core/idempotency"
+import { digest, idempotencyKeys, newOperationId } from "../../src/core/idempotency"
 
 describe("digest", () => {
   it("ignores key order", () => {
@@ -15,30 +15,48 @@ describe("digest", () => {
 })
 
 describe("idempotencyKeys", () => {
-  it("derives the same create key for a retried request", () => {
-    const params = { amount: 1000, currency: "eur", metadata: { resource_id: "cart_1" } }
-    expect(idempotencyKeys.createIntent("stripe:cart_1", params)).toBe(
-      idempotencyKeys.createIntent("stripe:cart_1", { ...params })
+  it("names the operation, so a new operation with equal parameters gets a new key", () => {
+    expect(idempotencyKeys.createIntent("stripe", "cart_1", newOperationId())).not.toBe(
+      idempotencyKeys.createIntent("stripe", "cart_1", newOperationId())
+    )
+    expect(idempotencyKeys.updateIntent("pi_1", newOperationId())).not.toBe(
+      idempotencyKeys.updateIntent("pi_1", newOperationId())
+    )
+    expect(idempotencyKeys.refund("pi_1", newOperationId())).not.toBe(
+      idempotencyKeys.refund("pi_1", newOperationId())
     )
   })
 
-  it("derives a new create key once an earlier intent was replaced", () => {
-    const params = { amount: 1000 }
-    expect(idempotencyKeys.createIntent("stripe:cart_1", params, "pi_old")).not.toBe(
-      idempotencyKeys.createIntent("stripe:cart_1", params)
+  it("gives a retry of one operation the same key", () => {
+    const operation = newOperationId()
+    expect(idempotencyKeys.refund("pi_1", operation)).toBe(
+      idempotencyKeys.refund("pi_1", operation)
+    )
+    expect(idempotencyKeys.captureIntent("pi_1", operation)).toBe(
+      idempotencyKeys.captureIntent("pi_1", operation)
     )
   })
 
-  it("tells two equal partial refunds apart by what was refunded before", () => {
-    expect(idempotencyKeys.refund("pi_1", 500, 0)).not.toBe(
-      idempotencyKeys.refund("pi_1", 500, 500)
+  it("keeps one customer per Medusa customer until a stale one is replaced", () => {
+    const params = { email: "a@example.com" }
+    expect(idempotencyKeys.createCustomer("cus_m1", params)).toBe(
+      idempotencyKeys.createCustomer("cus_m1", { ...params })
+    )
+    expect(idempotencyKeys.createCustomer("cus_m1", params, "cus_stale")).not.toBe(
+      idempotencyKeys.createCustomer("cus_m1", params)
+    )
+  })
+
+  it("makes a customer anew once the parameters of a failed create changed", () => {
+    expect(idempotencyKeys.createCustomer("cus_m1", { email: "typo@example" })).not.toBe(
+      idempotencyKeys.createCustomer("cus_m1", { email: "a@example.com" })
     )
   })
 
   it("keeps every key within Stripe's 255 characters", () => {
-    const long = "cart_".padEnd(120, "x")
+    const long = "cart_".padEnd(240, "x")
     expect(
-      idempotencyKeys.createIntent(`stripe-przelewy24:${long}`, { a: 1 }, `pi_${long}`).length
+      idempotencyKeys.createIntent("stripe-przelewy24", long, newOperationId()).length
     ).toBeLessThanOrEqual(255)
   })
 })

@@ -110,11 +110,24 @@ export const STRIPE_MINIMUM_CHARGE: Readonly<Record<string, number>> = {
   thb: 1000,
 }
 
-/** Stripe's largest amount for a single charge (eight digits). */
+/** Stripe's largest amount for a single charge (eight digits), in Stripe's minor units. */
 export const STRIPE_MAXIMUM_CHARGE = 99_999_999
 
+/** Currencies whose largest charge has more than eight digits (IDR: twelve). */
+export const STRIPE_MAXIMUM_CHARGE_BY_CURRENCY: Readonly<Record<string, number>> = {
+  idr: 999_999_999_999,
+}
+
+export function stripeMaximumCharge(currency: string): number {
+  return STRIPE_MAXIMUM_CHARGE_BY_CURRENCY[normalizeCurrency(currency)] ?? STRIPE_MAXIMUM_CHARGE
+}
+
 export type AmountErrorCode =
-  "invalid_amount" | "invalid_currency" | "amount_too_small" | "amount_too_large"
+  | "invalid_amount"
+  | "invalid_currency"
+  | "amount_too_small"
+  | "amount_too_large"
+  | "amount_not_representable"
 
 export class AmountError extends Error {
   constructor(
@@ -167,16 +180,30 @@ function assertAmount(amount: unknown): asserts amount is number {
 }
 
 /**
- * Converts a Medusa amount to the integer Stripe expects, rounding half away from zero where
- * Stripe cannot represent the amount exactly (three-decimal currencies, ISK).
+ * Converts a Medusa amount to the integer Stripe expects. An amount Stripe cannot represent
+ * exactly (1.235 KWD: card networks settle three-decimal currencies in steps of 0.010) is
+ * refused rather than rounded: rounding up would charge the shopper more than the total Medusa
+ * shows, rounding down would book in Medusa more than Stripe holds.
  */
 export function toStripeAmount(amount: number, currency: string): number {
   assertAmount(amount)
   const code = normalizeCurrency(currency)
   const shift = stripeDecimals(code) - medusaDecimals(code)
-  const exact = amount * 10 ** shift
+  const exact = shift >= 0 ? amount * 10 ** shift : amount / 10 ** -shift
   const granularity = stripeGranularity(code)
-  return Math.round(exact / granularity) * granularity
+  if (!Number.isSafeInteger(exact) || exact % granularity !== 0) {
+    const step = formatStripeAmount(granularity, code)
+    throw new AmountError(
+      "amount_not_representable",
+      `${formatMedusaAmount(amount, code)} cannot be charged or refunded through Stripe, which takes ${code.toUpperCase()} in steps of ${step}; price in multiples of ${step}`
+    )
+  }
+  return exact
+}
+
+function formatMedusaAmount(amount: number, code: string): string {
+  const decimals = medusaDecimals(code)
+  return `${(amount / 10 ** decimals).toFixed(decimals)} ${code.toUpperCase()}`
 }
 
 /** Converts a Stripe amount back to Medusa's minor unit. */
@@ -211,10 +238,11 @@ export function toChargeableStripeAmount(amount: number, currency: string): numb
   if (stripeAmount <= 0) {
     throw new AmountError("amount_too_small", "Amount must be greater than zero to charge a card")
   }
-  if (stripeAmount > STRIPE_MAXIMUM_CHARGE) {
+  const maximum = stripeMaximumCharge(code)
+  if (stripeAmount > maximum) {
     throw new AmountError(
       "amount_too_large",
-      `Amount ${formatStripeAmount(stripeAmount, code)} is above Stripe's maximum of ${formatStripeAmount(STRIPE_MAXIMUM_CHARGE, code)}`
+      `Amount ${formatStripeAmount(stripeAmount, code)} is above Stripe's maximum of ${formatStripeAmount(maximum, code)}`
     )
   }
   return stripeAmount

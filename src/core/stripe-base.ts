@@ -1,5 +1,6 @@
 import {
   AbstractPaymentProcessor,
+  type ConfigModule,
   PaymentSessionStatus,
   type Logger,
   type PaymentProcessorContext,
@@ -7,11 +8,16 @@ import {
   type PaymentProcessorSessionResponse,
 } from "@medusajs/medusa"
 import type Stripe from "stripe"
+
 import { CUSTOMER_STRIPE_ID_KEY, METADATA_KEYS, REFUND_ORIGIN_PLUGIN } from "../constants"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
+import { poolsFor } from "./advisory-lock"
 import { normalizeCurrency, toChargeableStripeAmount, toStripeAmount } from "./amounts"
 import { isStripeError, StripeOperationError, StripePluginError, toProcessorError } from "./errors"
-import { idempotencyKeys } from "./idempotency"
+import { assertHolds, HELD_FUNDS_EXPAND } from "./held-funds"
+import { idempotencyKeys, newOperationId } from "./idempotency"
+import { databasePaymentBookings, PAYMENT_BOOKINGS, type PaymentBookings } from "./payment-bookings"
+import { earlierAttemptOf } from "./refund-attempts"
 import type { ProcessorSettings } from "./processor-settings"
 import {
   parseSessionData,
@@ -48,11 +54,6 @@ function isFreshAuthorization(data: StripeSessionData, now: number = Date.now())
   )
 }
 
-/** The part of Medusa's entity manager the plugin uses to read a payment collection's sessions. */
-interface SqlRunner {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>
-}
-
 /** The part of Medusa's cart service the plugin uses to check the amount it is about to accept. */
 interface CartTotals {
   retrieveWithTotals(
@@ -65,9 +66,13 @@ type ProcessorClass = typeof StripeBase
 
 type SessionResponse = PaymentProcessorSessionResponse["session_data"]
 
+type UpdateRequests = PaymentProcessorSessionResponse["update_requests"]
+
 interface ResolvedCustomer {
   customer?: string
-  updateRequests?: PaymentProcessorSessionResponse["update_requests"]
+  /** Read from the Medusa customer (it may no longer exist under the current key). */
+  recorded?: boolean
+  updateRequests?: UpdateRequests
 }
 
 /**
@@ -92,9 +97,36 @@ function isUnexpectedState(error: unknown): boolean {
   return isStripeError(error) && error.code === "payment_intent_unexpected_state"
 }
 
+/** Stripe's answer when a request names a customer this API key does not know. */
+function isMissingCustomer(error: unknown): boolean {
+  return isStripeError(error) && error.code === "resource_missing" && error.param === "customer"
+}
+
+function isCustomerId(value: unknown): value is string {
+  return typeof value === "string" && value.startsWith("cus_")
+}
+
+function withUpdateRequests(
+  sessionData: SessionResponse,
+  updateRequests: UpdateRequests | undefined
+): PaymentProcessorSessionResponse {
+  return {
+    session_data: sessionData,
+    ...(updateRequests ? { update_requests: updateRequests } : {}),
+  }
+}
+
 /**
  * The whole `AbstractPaymentProcessor` contract for Stripe PaymentIntents. Concrete processors
  * only declare an `identifier` and their {@link ProcessorSettings}.
+ *
+ * Three rules keep Medusa's books and Stripe's in step, whatever the storefront sends:
+ * - an intent counts as authorized only while Stripe holds the amount Medusa is about to book
+ *   (`held-funds.ts`);
+ * - every Stripe write carries a key naming one operation, never its content
+ *   (`idempotency.ts`);
+ * - money a Medusa Payment rests on moves only through that payment's capture, refund or
+ *   cancel: deleting or replacing a session never touches it (`payment-bookings.ts`).
  */
 export abstract class StripeBase extends AbstractPaymentProcessor {
   static override identifier = ""
@@ -131,12 +163,10 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     try {
       const { amount, currency } = this.chargeable(context)
       requireEmail(context)
-      const { customer, updateRequests } = await this.resolveCustomer(context)
-      const intent = await this.createIntent(context, amount, currency, customer)
-      return {
-        session_data: toSessionData(intent),
-        ...(updateRequests ? { update_requests: updateRequests } : {}),
-      }
+      const { result: intent, updateRequests } = await this.withCustomer(context, (customer) =>
+        this.createIntent(context, amount, currency, customer)
+      )
+      return withUpdateRequests(toSessionData(intent), updateRequests)
     } catch (error) {
       return toProcessorError("create the payment", error)
     }
@@ -148,20 +178,21 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     try {
       const data = parseSessionData(context.paymentSessionData)
       const { amount, currency } = this.chargeable(context)
-      const { customer, updateRequests } = await this.resolveCustomer(context)
-      const sameAmount = amount === data.amount && currency === data.currency
-      const sameCustomer = customer === undefined || customer === data.customer
-      // An intent the shopper already confirmed is only replaced when what it charges changed.
-      if (sameAmount && (sameCustomer || !isUpdatable(data.status))) {
-        return updateRequests ? { session_data: data, update_requests: updateRequests } : undefined
+      const { result, updateRequests } = await this.withCustomer(context, async (customer) => {
+        const sameAmount = amount === data.amount && currency === data.currency
+        const sameCustomer = customer === undefined || customer === data.customer
+        // An intent the shopper already confirmed is only replaced when what it charges changed.
+        if (sameAmount && (sameCustomer || !isUpdatable(data.status))) {
+          return undefined
+        }
+        return isUpdatable(data.status)
+          ? this.updateIntent(context, data, { amount, currency, customer })
+          : this.replaceIntent(context, data, amount, currency, customer)
+      })
+      if (!result) {
+        return updateRequests ? withUpdateRequests(data, updateRequests) : undefined
       }
-      const intent = isUpdatable(data.status)
-        ? await this.updateIntent(context, data, { amount, currency, customer })
-        : await this.replaceIntent(context, data, amount, currency, customer)
-      return {
-        session_data: toSessionData(intent, data),
-        ...(updateRequests ? { update_requests: updateRequests } : {}),
-      }
+      return withUpdateRequests(toSessionData(result, data), updateRequests)
     } catch (error) {
       return toProcessorError("update the payment", error)
     }
@@ -173,7 +204,9 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   ): Promise<PaymentProcessorError | { status: PaymentSessionStatus; data: SessionResponse }> {
     try {
       const data = parseSessionData(paymentSessionData)
-      const intent = await this.stripe_.paymentIntents.retrieve(data.id)
+      const intent = await this.stripe_.paymentIntents.retrieve(data.id, {
+        expand: HELD_FUNDS_EXPAND,
+      })
       const status = toSessionStatus(intent)
       if (status === "error" && intent.last_payment_error) {
         throw new StripePluginError(
@@ -185,7 +218,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
         )
       }
       if (status === "authorized") {
-        await this.verifyAmount(intent, context)
+        await this.verifyHeld(intent, data, context)
       }
       return { status: MEDUSA_STATUS[status], data: toSessionData(intent, data) }
     } catch (error) {
@@ -201,8 +234,19 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       if (isFreshAuthorization(data)) {
         return MEDUSA_STATUS.authorized
       }
-      const intent = await this.stripe_.paymentIntents.retrieve(data.id)
-      return MEDUSA_STATUS[toSessionStatus(intent)]
+      const intent = await this.stripe_.paymentIntents.retrieve(data.id, {
+        expand: HELD_FUNDS_EXPAND,
+      })
+      const status = toSessionStatus(intent)
+      if (status === "authorized") {
+        // Authorized only while Stripe still holds what the session (or payment) records.
+        try {
+          assertHolds(intent, data, "the payment")
+        } catch {
+          return MEDUSA_STATUS.error
+        }
+      }
+      return MEDUSA_STATUS[status]
     } catch (error) {
       throw new StripeOperationError("read the payment status", error)
     }
@@ -237,7 +281,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
         intent = await this.stripe_.paymentIntents.capture(
           data.id,
           {},
-          { idempotencyKey: idempotencyKeys.captureIntent(data.id, data.amount) }
+          { idempotencyKey: idempotencyKeys.captureIntent(data.id, newOperationId()) }
         )
       } catch (error) {
         if (!isUnexpectedState(error)) throw error
@@ -260,13 +304,13 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       if (amount <= 0) {
         throw new StripePluginError("invalid_amount", "A refund must be greater than zero")
       }
-      const refund = await this.refund(data, amount, data.amount_refunded ?? 0)
-      return withRefund(data, refund)
+      return withRefund(data, await this.refund(data, amount))
     } catch (error) {
       return toProcessorError("refund the payment", error)
     }
   }
 
+  /** Medusa cancels a Payment (order canceled, completion failed): its money goes back. */
   async cancelPayment(
     paymentSessionData: Record<string, unknown>
   ): Promise<PaymentProcessorError | SessionResponse> {
@@ -277,11 +321,18 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     }
   }
 
+  /**
+   * Medusa deletes a session (the storefront deleted, refreshed or switched it, or the cart
+   * moved region). An intent no Medusa Payment rests on is canceled, or refunded when it took
+   * the shopper's money; one a Payment rests on is refused, unchanged.
+   */
   async deletePayment(
     paymentSessionData: Record<string, unknown>
   ): Promise<PaymentProcessorError | SessionResponse> {
     try {
-      return await this.cancelOrRefund(parseSessionData(paymentSessionData))
+      const data = parseSessionData(paymentSessionData)
+      await this.assertNotBooked(data.id, "deleted with its payment session")
+      return await this.cancelOrRefund(data)
     } catch (error) {
       return toProcessorError("delete the payment", error)
     }
@@ -328,33 +379,80 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     return { amount: toChargeableStripeAmount(context.amount, currency), currency }
   }
 
+  /** Metadata key holding the Stripe customer of the current key's mode (test or live). */
+  protected get customerModeKey(): string {
+    return `${CUSTOMER_STRIPE_ID_KEY}_${this.livemode ? "live" : "test"}`
+  }
+
   /**
-   * The shopper's Stripe customer: the one recorded on the Medusa customer, or a new one made
-   * once (the idempotency key is the Medusa customer id) and recorded through
-   * `update_requests`. Carts without an email get none.
+   * Runs `work` with the shopper's Stripe customer. A customer recorded on the Medusa customer
+   * that the current key does not know (keys switched between test and live or to another
+   * account, or the customer deleted in the dashboard) is replaced by a new one, recorded, and
+   * the work runs again with it: a stale id must not block the shopper's checkouts for good.
+   */
+  protected async withCustomer<T>(
+    context: PaymentProcessorContext,
+    work: (customer: string | undefined) => Promise<T>
+  ): Promise<{ result: T; updateRequests?: UpdateRequests }> {
+    const resolved = await this.resolveCustomer(context)
+    try {
+      return { result: await work(resolved.customer), updateRequests: resolved.updateRequests }
+    } catch (error) {
+      if (!resolved.recorded || !isMissingCustomer(error)) throw error
+      this.logger?.warn(
+        `medusa-stripe-payments: Stripe customer ${resolved.customer} recorded on Medusa customer ${context.customer?.id} does not exist under the configured API key; a new Stripe customer replaces it`
+      )
+      const replacement = await this.createCustomer(context, resolved.customer)
+      return {
+        result: await work(replacement.customer),
+        updateRequests: replacement.updateRequests,
+      }
+    }
+  }
+
+  /**
+   * The shopper's Stripe customer: the one recorded on the Medusa customer for the key's mode
+   * (or, as the official plugin records it, under `stripe_id`), or a new one. Carts without a
+   * Medusa customer get none.
    */
   protected async resolveCustomer(context: PaymentProcessorContext): Promise<ResolvedCustomer> {
-    const medusaCustomer = context.customer
-    const recorded = medusaCustomer?.metadata?.[CUSTOMER_STRIPE_ID_KEY]
-    if (typeof recorded === "string" && recorded.startsWith("cus_")) {
-      return { customer: recorded }
+    const metadata = context.customer?.metadata ?? {}
+    const recorded = [metadata[this.customerModeKey], metadata[CUSTOMER_STRIPE_ID_KEY]].find(
+      isCustomerId
+    )
+    if (recorded) {
+      return { customer: recorded, recorded: true }
     }
+    return this.createCustomer(context)
+  }
+
+  /** Makes the Stripe customer of the Medusa customer, recorded through `update_requests`. */
+  protected async createCustomer(
+    context: PaymentProcessorContext,
+    replaces?: string
+  ): Promise<ResolvedCustomer> {
+    const medusaCustomer = context.customer
     const email = context.email || medusaCustomer?.email
     if (!medusaCustomer?.id || !email) {
       return {}
     }
     const name = [medusaCustomer.first_name, medusaCustomer.last_name].filter(Boolean).join(" ")
-    const created = await this.stripe_.customers.create(
-      {
-        email,
-        ...(name ? { name } : {}),
-        metadata: { [METADATA_KEYS.medusaCustomerId]: medusaCustomer.id },
-      },
-      { idempotencyKey: idempotencyKeys.createCustomer(medusaCustomer.id) }
-    )
+    const params: Stripe.CustomerCreateParams = {
+      email,
+      ...(name ? { name } : {}),
+      metadata: { [METADATA_KEYS.medusaCustomerId]: medusaCustomer.id },
+    }
+    const created = await this.stripe_.customers.create(params, {
+      idempotencyKey: idempotencyKeys.createCustomer(medusaCustomer.id, params, replaces),
+    })
     return {
       customer: created.id,
-      updateRequests: { customer_metadata: { [CUSTOMER_STRIPE_ID_KEY]: created.id } },
+      updateRequests: {
+        customer_metadata: {
+          [CUSTOMER_STRIPE_ID_KEY]: created.id,
+          [this.customerModeKey]: created.id,
+        },
+      },
     }
   }
 
@@ -408,63 +506,25 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   }
 
   /**
-   * Creates the intent under a key derived from the resource and parameters, so retries never
-   * make a second one. When Stripe replays an earlier answer, the intent is read again: if it
-   * was canceled since (the session was deleted and made again), a new intent is made under a
-   * key naming the canceled one.
+   * A new intent for a new session, never an earlier one: an earlier intent may hold money that
+   * moved since (captured, refunded, canceled) or belong to another session or payment.
    */
   protected async createIntent(
     context: PaymentProcessorContext,
     amount: number,
     currency: string,
-    customer: string | undefined,
-    replaces?: string
+    customer: string | undefined
   ): Promise<Stripe.PaymentIntent> {
-    const params = this.createParams(context, amount, currency, customer)
-    const key = idempotencyKeys.createIntent(
-      `${this.getIdentifier()}:${context.resource_id}`,
-      params,
-      replaces
+    return this.stripe_.paymentIntents.create(
+      this.createParams(context, amount, currency, customer),
+      {
+        idempotencyKey: idempotencyKeys.createIntent(
+          this.getIdentifier(),
+          context.resource_id,
+          newOperationId()
+        ),
+      }
     )
-    const created = await this.stripe_.paymentIntents.create(params, { idempotencyKey: key })
-    if (created.lastResponse?.headers?.["idempotent-replayed"] !== "true") {
-      return created
-    }
-    // A replay shows the intent as it was when first created; what matters is how it is now.
-    const current = await this.stripe_.paymentIntents.retrieve(created.id)
-    if (
-      current.id !== replaces &&
-      (current.status === "canceled" || (await this.heldByCollectionSession(context, current.id)))
-    ) {
-      return this.createIntent(context, amount, currency, customer, current.id)
-    }
-    return current
-  }
-
-  /**
-   * Whether a session of the payment collection `context` is for already holds the intent.
-   * Medusa creates a collection's new session before it deletes the one it replaces, and
-   * deleting that one cancels its intent: the new session must not share it.
-   */
-  protected async heldByCollectionSession(
-    context: PaymentProcessorContext,
-    intentId: string
-  ): Promise<boolean> {
-    if (resourceKind(context.resource_id) !== "payment_collection") {
-      return false
-    }
-    const manager = this.optional<SqlRunner>("manager")
-    if (!manager) {
-      return false
-    }
-    const rows = await manager.query(
-      `SELECT 1 FROM payment_session s
-       JOIN payment_collection_sessions link ON link.payment_session_id = s.id
-       WHERE link.payment_collection_id = $1 AND s.data->>'id' = $2
-       LIMIT 1`,
-      [context.resource_id, intentId]
-    )
-    return Array.isArray(rows) && rows.length > 0
   }
 
   protected async updateIntent(
@@ -479,7 +539,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     }
     try {
       return await this.stripe_.paymentIntents.update(data.id, params, {
-        idempotencyKey: idempotencyKeys.updateIntent(data.id, params),
+        idempotencyKey: idempotencyKeys.updateIntent(data.id, newOperationId()),
       })
     } catch (error) {
       // The shopper confirmed (or the intent otherwise moved on) since the data was saved.
@@ -492,7 +552,10 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     }
   }
 
-  /** Cancels an intent that can no longer change and makes its successor; never orphans one. */
+  /**
+   * Gives the session a new intent for a new amount, canceling (or refunding) the one it held;
+   * refused, unchanged, when a Medusa Payment rests on that one.
+   */
   protected async replaceIntent(
     context: PaymentProcessorContext,
     data: StripeSessionData,
@@ -500,14 +563,9 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     currency: string,
     customer: string | undefined
   ): Promise<Stripe.PaymentIntent> {
+    await this.assertNotBooked(data.id, "replaced for a new amount")
     await this.cancelOrRefund(data)
-    return this.createIntent(
-      context,
-      amount,
-      currency,
-      customer ?? data.customer ?? undefined,
-      data.id
-    )
+    return this.createIntent(context, amount, currency, customer ?? data.customer ?? undefined)
   }
 
   /**
@@ -522,14 +580,14 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       const intent = await this.stripe_.paymentIntents.cancel(
         data.id,
         {},
-        { idempotencyKey: idempotencyKeys.cancelIntent(data.id) }
+        { idempotencyKey: idempotencyKeys.cancelIntent(data.id, newOperationId()) }
       )
       return toSessionData(intent, data)
     } catch (error) {
       if (!isUnexpectedState(error)) throw error
     }
     const intent = await this.stripe_.paymentIntents.retrieve(data.id, {
-      expand: ["latest_charge"],
+      expand: HELD_FUNDS_EXPAND,
     })
     if (intent.status === "canceled") {
       return toSessionData(intent, data)
@@ -548,21 +606,29 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     if (remaining <= 0) {
       return current
     }
-    return withRefund(current, await this.refund(current, remaining, alreadyRefunded))
+    return withRefund(current, await this.refund(current, remaining))
   }
 
-  protected async refund(
-    data: StripeSessionData,
-    amount: number,
-    refundedBefore: number
-  ): Promise<Stripe.Refund> {
+  /**
+   * Refunds `amount` under a key of its own, unless an earlier attempt of the plugin whose
+   * answer never reached Medusa's books already did (see `refund-attempts.ts`).
+   */
+  protected async refund(data: StripeSessionData, amount: number): Promise<Stripe.Refund> {
+    const made = await this.stripe_.refunds.list({ payment_intent: data.id, limit: 100 })
+    const earlier = earlierAttemptOf(made.data, data, amount)
+    if (earlier) {
+      this.logger?.info(
+        `medusa-stripe-payments: refund ${earlier.id} of ${data.id} was made by an earlier attempt that Medusa did not record; recorded now instead of refunding again`
+      )
+      return earlier
+    }
     const refund = await this.stripe_.refunds.create(
       {
         payment_intent: data.id,
         amount,
         metadata: { [METADATA_KEYS.refundOrigin]: REFUND_ORIGIN_PLUGIN },
       },
-      { idempotencyKey: idempotencyKeys.refund(data.id, amount, refundedBefore) }
+      { idempotencyKey: idempotencyKeys.refund(data.id, newOperationId()) }
     )
     if (refund.status === "failed" || refund.status === "canceled") {
       throw new StripePluginError(
@@ -573,16 +639,40 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     return refund
   }
 
+  /** Refuses a session operation on an intent a Medusa Payment rests on. */
+  protected async assertNotBooked(paymentIntentId: string, action: string): Promise<void> {
+    const booked = (await this.bookings()?.paymentsOf(paymentIntentId)) ?? []
+    const payment = booked[0]
+    if (!payment) {
+      return
+    }
+    const owner = payment.order_id
+      ? `order ${payment.order_id}`
+      : payment.swap_id
+        ? `swap ${payment.swap_id}`
+        : payment.cart_id
+          ? `cart ${payment.cart_id}`
+          : "a payment collection"
+    throw new StripePluginError(
+      "payment_booked",
+      `PaymentIntent ${paymentIntentId} holds Medusa payment ${payment.id} of ${owner}; it cannot be ${action}`,
+      "Capture, refund or cancel the payment through the order in the Medusa admin"
+    )
+  }
+
   /**
-   * Refuses to call a payment authorized when Stripe holds a different amount or currency
-   * than the cart (or than the intent's own resource), e.g. after tampered session data.
+   * Refuses to call a payment authorized unless Stripe holds exactly what Medusa will book:
+   * the cart's total for a cart (read fresh, since the cart may have changed after its session
+   * was last updated), the session's amount for a payment collection.
    */
-  protected async verifyAmount(
+  protected async verifyHeld(
     intent: Stripe.PaymentIntent,
+    data: StripeSessionData,
     context: Record<string, unknown>
   ): Promise<void> {
     const cartId = typeof context?.cart_id === "string" ? context.cart_id : undefined
     if (!cartId) {
+      assertHolds(intent, data, "the payment session")
       return
     }
     const owner = intent.metadata?.[METADATA_KEYS.resourceId]
@@ -593,22 +683,29 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
       )
     }
     const carts = this.optional<CartTotals>("cartService")
-    if (!carts) {
+    const cart = await carts?.retrieveWithTotals(cartId, { relations: ["region"] })
+    const currency = cart?.region?.currency_code
+    if (!cart || !currency || typeof cart.total !== "number") {
+      assertHolds(intent, data, "the payment session")
       return
     }
-    const cart = await carts.retrieveWithTotals(cartId, { relations: ["region"] })
-    const currency = cart.region?.currency_code
-    if (!currency || typeof cart.total !== "number") {
-      return
+    assertHolds(
+      intent,
+      { amount: toStripeAmount(cart.total, currency), currency: normalizeCurrency(currency) },
+      `the total of cart ${cartId}`
+    )
+  }
+
+  /** Medusa's payments, read on the plugin's own pool (or a model of them, in tests). */
+  protected bookings(): PaymentBookings | undefined {
+    const registered = this.optional<PaymentBookings>(PAYMENT_BOOKINGS)
+    if (registered) {
+      return registered
     }
-    const expected = toStripeAmount(cart.total, currency)
-    if (intent.amount !== expected || intent.currency !== normalizeCurrency(currency)) {
-      throw new StripePluginError(
-        "amount_mismatch",
-        `Stripe authorized ${intent.amount} ${intent.currency.toUpperCase()} but the cart totals ${expected} ${currency.toUpperCase()}`,
-        "Update the payment session so the intent follows the cart, then confirm again"
-      )
-    }
+    const configModule = this.optional<ConfigModule>("configModule")
+    return configModule?.projectConfig?.database_url
+      ? databasePaymentBookings(poolsFor(configModule).queries)
+      : undefined
   }
 
   protected get logger(): Logger | undefined {

@@ -74,6 +74,15 @@ export const DEFAULT_MINIMUM = 50
 /** The largest amount a charge may have (eight digits). */
 export const MAXIMUM_CHARGE_AMOUNT = 99_999_999
 
+/** Currencies whose charges may have more digits than eight (IDR: twelve). */
+export const MAXIMUM_CHARGE_AMOUNTS: Record<string, number> = {
+  idr: 999_999_999_999,
+}
+
+export function maximumChargeAmount(currency: string): number {
+  return MAXIMUM_CHARGE_AMOUNTS[currency] ?? MAXIMUM_CHARGE_AMOUNT
+}
+
 export function decimalsOf(currency: string): number {
   if (ZERO_DECIMAL_CURRENCIES.includes(currency)) return 0
   if (THREE_DECIMAL_CURRENCIES.includes(currency)) return 3
@@ -135,10 +144,11 @@ export function checkChargeAmount(amount: number, currency: string): AmountProbl
       message: `Amount must be at least ${formatAmount(minimum, currency)} ${currency}`,
     }
   }
-  if (amount > MAXIMUM_CHARGE_AMOUNT) {
+  const maximum = maximumChargeAmount(currency)
+  if (amount > maximum) {
     return {
       code: "amount_too_large",
-      message: `Amount must be no more than ${formatAmount(MAXIMUM_CHARGE_AMOUNT, currency)} ${currency}`,
+      message: `Amount must be no more than ${formatAmount(maximum, currency)} ${currency}`,
     }
   }
   if (THREE_DECIMAL_CURRENCIES.includes(currency) && amount % 10 !== 0) {
