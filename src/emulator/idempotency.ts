@@ -7,7 +7,7 @@ export interface SavedResponse {
   requestId: string
 }
 
-interface Saved extends SavedResponse {
+export interface Saved extends SavedResponse {
   method: string
   path: string
   body: string
@@ -78,6 +78,17 @@ export class IdempotencyKeys {
   clear(): void {
     this.saved.clear()
     this.inFlight.clear()
+  }
+
+  /** The saved results by key, for a snapshot of the emulator. */
+  entries(): [string, Saved][] {
+    return [...this.saved.entries()].map(([key, saved]) => [key, { ...saved }])
+  }
+
+  /** Replaces the saved results with a snapshot's; keys in use stay locked. */
+  restore(entries: [string, Saved][]): void {
+    this.saved.clear()
+    for (const [key, saved] of entries) this.saved.set(key, { ...saved })
   }
 
   get size(): number {

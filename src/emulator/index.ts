@@ -15,6 +15,7 @@ import { controlHandler } from "./control-api"
 import { Customers, PaymentMethods } from "./customers"
 import { EventLog, type EmulatedEvent } from "./events"
 import { IdempotencyKeys } from "./idempotency"
+import { readSnapshot, SNAPSHOT_VERSION, StateFile, type EmulatorSnapshot } from "./persistence"
 import { clone, type Params } from "./params"
 import { PaymentIntents } from "./payment-intents"
 import { randomIds, randomToken, type IdGenerator } from "./random"
@@ -52,6 +53,15 @@ export interface StripeEmulatorOptions {
   requestLogLimit?: number
   /** Load Stripe's OpenAPI document before listening instead of on the first request. */
   preloadSchema?: boolean
+  /**
+   * Keep the account in this JSON file: read at start when it exists, written shortly after
+   * every request or control and at stop, so that a restarted emulator still knows the
+   * customers and PaymentIntents a database refers to. Webhook endpoints, faults and the
+   * request log are not kept. An unreadable file fails the start with an EmulatorStateError.
+   */
+  stateFile?: string
+  /** Called when the state file cannot be written (default: a line on stderr). */
+  onStateFileError?: (error: unknown) => void
 }
 
 export interface ConfirmAsShopperParams {
@@ -124,6 +134,7 @@ export class StripeEmulator {
   private readonly stats: RequestStats
   private readonly idempotency: IdempotencyKeys
   private readonly server: EmulatorServer
+  private readonly stateFile: StateFile | undefined
   private stopped = false
 
   readonly faults: FaultControls
@@ -131,7 +142,9 @@ export class StripeEmulator {
 
   static async start(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
     if (options.preloadSchema) loadSpec()
+    const saved = options.stateFile ? readSnapshot(options.stateFile) : undefined
     const emulator = new StripeEmulator(options)
+    if (saved) emulator.restore(saved)
     emulator.portNumber = await emulator.server.listen(options.port ?? 0, EMULATOR_HOST)
     return emulator
   }
@@ -152,6 +165,7 @@ export class StripeEmulator {
       store: this.store,
       emit: (type, object, ctx, previous) => {
         this.eventLog.emit(type, object, ctx, previous)
+        this.stateFile?.touch()
       },
       baseUrl: () => this.url,
     }
@@ -179,13 +193,32 @@ export class StripeEmulator {
       events: this.eventLog,
       webhooks: this.webhookService,
     })
+    const control = controlHandler(this)
     this.server = new EmulatorServer({
       routes,
       faults: this.faultService,
       stats: this.stats,
       idempotency: this.idempotency,
-      control: controlHandler(this),
+      control: options.stateFile
+        ? async (...args) => {
+            try {
+              return await control(...args)
+            } finally {
+              this.stateFile?.touch()
+            }
+          }
+        : control,
     })
+    if (options.stateFile) {
+      const onError =
+        options.onStateFileError ??
+        ((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error)
+          process.stderr.write(`stripe-emulator: cannot write ${options.stateFile}: ${message}\n`)
+        })
+      this.stateFile = new StateFile(options.stateFile, () => this.snapshot(), onError)
+      this.stats.subscribe(() => this.stateFile?.touch())
+    }
     const faults = this.faultService
     this.faults = {
       setLatency: (ms, route) => faults.setLatency(ms, route),
@@ -228,11 +261,37 @@ export class StripeEmulator {
     return { host: this.host, port: this.portNumber, protocol: "http" }
   }
 
+  /** Where the account is kept between runs (the `stateFile` option), if anywhere. */
+  get stateFilePath(): string | undefined {
+    return this.stateFile?.file
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     await this.webhookService.stop()
     await this.server.close()
+    this.stateFile?.flush()
+  }
+
+  /**
+   * The account's objects, events and saved idempotency results, as JSON; {@link restore}
+   * takes it back. Webhook endpoints, faults, counters and the request log are not in it.
+   */
+  snapshot(): EmulatorSnapshot {
+    return {
+      version: SNAPSHOT_VERSION,
+      saved_at: Date.now(),
+      store: this.store.snapshot(),
+      idempotency_keys: this.idempotency.entries(),
+    }
+  }
+
+  /** Replaces the account's data with a snapshot's; webhook endpoints and controls stay. */
+  restore(snapshot: EmulatorSnapshot): void {
+    this.store.restore(snapshot.store)
+    this.idempotency.restore(snapshot.idempotency_keys)
+    this.stateFile?.touch()
   }
 
   /**
@@ -247,6 +306,7 @@ export class StripeEmulator {
     this.stats.clearLog()
     this.webhookService.reset()
     this.refundService.reset()
+    this.stateFile?.touch()
   }
 
   // -------------------------------------------------------------------------------------------
@@ -415,6 +475,7 @@ export type {
   IdGenerator,
 }
 export { EmulatorControlError } from "./errors"
+export { EmulatorStateError, type EmulatorSnapshot } from "./persistence"
 export { StripeEmulatorClient } from "./client"
 export {
   SCHEMA_EXCEPTIONS,

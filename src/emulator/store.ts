@@ -24,6 +24,27 @@ export interface StoredEndpoint {
   secret: string
 }
 
+/** The maps of {@link Store} that hold the account's data (webhook endpoints are configuration). */
+const DATA_MAPS = [
+  "paymentIntents",
+  "charges",
+  "refunds",
+  "customers",
+  "paymentMethods",
+  "setupIntents",
+  "events",
+  "disputes",
+  "balanceTransactions",
+  "behaviours",
+  "pendingActions",
+  "chargeRefunds",
+] as const
+
+export type DataMap = (typeof DATA_MAPS)[number]
+
+/** The account's data as JSON: each map as its entries, oldest first. */
+export type StoreSnapshot = Record<DataMap, [string, unknown][]>
+
 /** Everything the emulated account holds, in memory. */
 export class Store {
   readonly paymentIntents = new Map<string, Stripe.PaymentIntent>()
@@ -73,6 +94,25 @@ export class Store {
     this.chargeRefunds.clear()
     if (options.webhookEndpoints) {
       this.webhookEndpoints.clear()
+    }
+  }
+
+  /** The account's data (not the webhook endpoints) as plain JSON values. */
+  snapshot(): StoreSnapshot {
+    const snapshot = {} as StoreSnapshot
+    for (const name of DATA_MAPS) {
+      const map: Map<string, unknown> = this[name]
+      snapshot[name] = JSON.parse(JSON.stringify([...map.entries()])) as [string, unknown][]
+    }
+    return snapshot
+  }
+
+  /** Replaces the account's data with a snapshot's; webhook endpoints stay as they are. */
+  restore(snapshot: StoreSnapshot): void {
+    this.clear()
+    for (const name of DATA_MAPS) {
+      const map = this[name] as Map<string, unknown>
+      for (const [id, value] of snapshot[name] ?? []) map.set(id, value)
     }
   }
 
