@@ -50,7 +50,8 @@ function isFreshAuthorization(data: StripeSessionData, now: number = Date.now())
   return (
     data.synced_at !== undefined &&
     now - data.synced_at < FRESH_SNAPSHOT_MS &&
-    toSessionStatus(data) === "authorized"
+    toSessionStatus(data) === "authorized" &&
+    !data.amount_refunded
   )
 }
 
