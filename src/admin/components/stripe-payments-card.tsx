@@ -17,7 +17,12 @@ import {
 export type StripePaymentsState =
   | { state: "loading" }
   | { state: "error"; message: string; retry?: () => void; retrying?: boolean }
-  | { state: "ready"; payments: StripePaymentDetails[] }
+  | {
+      state: "ready"
+      payments: StripePaymentDetails[]
+      /** The API host the backend uses instead of Stripe (the emulator): no dashboard links. */
+      apiHost?: string | null
+    }
 
 /** The Stripe section of the order page: one block per Stripe payment of the order. */
 export const StripePaymentsCard = (props: StripePaymentsState) => {
@@ -88,7 +93,7 @@ const StripePaymentsBody = (props: StripePaymentsState) => {
   return (
     <div className="flex flex-col gap-y-4">
       {props.payments.map((payment) => (
-        <PaymentBlock key={payment.payment_id} payment={payment} />
+        <PaymentBlock key={payment.payment_id} payment={payment} apiHost={props.apiHost ?? null} />
       ))}
     </div>
   )
@@ -119,7 +124,13 @@ const Row = ({ label, children }: { label: string; children: ReactNode }) => (
   </div>
 )
 
-const PaymentBlock = ({ payment }: { payment: StripePaymentDetails }) => {
+const PaymentBlock = ({
+  payment,
+  apiHost,
+}: {
+  payment: StripePaymentDetails
+  apiHost: string | null
+}) => {
   const money = (amount: number) => formatMoney(amount, payment.currency)
   const status = intentStatus(payment.status)
   const risk = payment.risk ? riskBadge(payment.risk.level) : null
@@ -191,15 +202,21 @@ const PaymentBlock = ({ payment }: { payment: StripePaymentDetails }) => {
             )}
           </Row>
           <Row label="Stripe dashboard">
-            <a
-              href={payment.dashboard_url}
-              target="_blank"
-              rel="noopener noreferrer"
-              className="text-ui-fg-interactive hover:text-ui-fg-interactive-hover txt-compact-small-plus"
-              data-testid="stripe-dashboard-link"
-            >
-              Open in Stripe ↗
-            </a>
+            {apiHost ? (
+              <span className="text-ui-fg-muted" data-testid="stripe-dashboard-note">
+                Not in Stripe: this backend uses the API at {apiHost}
+              </span>
+            ) : (
+              <a
+                href={payment.dashboard_url}
+                target="_blank"
+                rel="noopener noreferrer"
+                className="text-ui-fg-interactive hover:text-ui-fg-interactive-hover txt-compact-small-plus"
+                data-testid="stripe-dashboard-link"
+              >
+                Open in Stripe ↗
+              </a>
+            )}
           </Row>
         </div>
       </div>

@@ -4,9 +4,12 @@ import type { StripePaymentDetails } from "../../core/payment-details"
 import { StripePaymentsCard } from "../components/stripe-payments-card"
 import { errorMessage } from "../lib/format"
 
+/** `GET /admin/stripe/orders/:id/payments` (src/api/admin/stripe/orders/[id]/payments/route.ts). */
 type StripePaymentsResponse = {
   order_id: string
   payments: StripePaymentDetails[]
+  /** Set when the backend talks to another API host than Stripe's (the emulator). */
+  stripe_api_host?: string | null
 }
 
 /** Order page: Stripe's view of the order's payments, from `GET /admin/stripe/orders/:id/payments`. */
@@ -38,7 +41,13 @@ const StripePaymentsWidget = ({ order }: OrderDetailsWidgetProps) => {
       />
     )
   }
-  return <StripePaymentsCard state="ready" payments={data.payments ?? []} />
+  return (
+    <StripePaymentsCard
+      state="ready"
+      payments={data.payments ?? []}
+      apiHost={data.stripe_api_host ?? null}
+    />
+  )
 }
 
 export const config: WidgetConfig = {
