@@ -16,5 +16,6 @@ module.exports = {
     project("processor"),
     project("e2e"),
     project("chaos"),
+    project("ledger"),
   ],
 }
