@@ -106,15 +106,20 @@ function follow(lines: string[]): Followed {
 
 async function stopWithSigterm(run: Run): Promise<number | null> {
   run.npm.kill("SIGTERM")
-  return Promise.race([
-    run.exited,
-    new Promise<never>((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`npm did not exit after SIGTERM:\n${run.output()}`)),
-        STOP_TIMEOUT
-      )
-    ),
-  ])
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      run.exited,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`npm did not exit after SIGTERM:\n${run.output()}`)),
+          STOP_TIMEOUT
+        )
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Processes whose command line names the clone: what the demo left running. */
