@@ -224,7 +224,7 @@ describe("a newcomer's first hour with npm start", () => {
   }, 90_000)
 
   it(
-    "starts on free ports, follows its walk-through, keeps Stripe's side across a restart, and stops on SIGTERM",
+    "starts on free ports, follows its walk-through, keeps Stripe's side across a restart, copes with a lost emulator state, and stops on SIGTERM",
     async () => {
       const env = newcomerEnv({ DATABASE_URL: database.url, DEMO_ADMIN: "0" })
       const start = async (): Promise<{ run: Run; api: string; emulatorPort: number }> => {
@@ -307,7 +307,26 @@ describe("a newcomer's first hour with npm start", () => {
       ])
       expect(body.stripe_api_host).toBe(`http://127.0.0.1:${second.emulatorPort}`)
       await stop(second.run, [Number(new URL(second.api).port), second.emulatorPort])
+
+      // Third start without the emulator's state file (deleted, or keys switched): checkouts
+      // still work, and the admin names the intents Stripe no longer has.
+      fs.rmSync(path.join(dir, ".medusa", "demo", "stripe-emulator.json"))
+      const third = await start()
+      const three = follow(walkthroughOf(third.run.output()))
+      expect(three.output.join("\n")).toContain(
+        `{"type":"order","order":"${three.order}","payment_status":"awaiting"}`
+      )
+      const missing = await fetch(`${third.api}/admin/stripe/orders/${one.order}/payments`, {
+        headers: { authorization: `Bearer ${await adminToken(third.api)}` },
+      })
+      expect(missing.status).toBe(404)
+      await expect(missing.json()).resolves.toMatchObject({
+        code: "payment_intent_missing",
+        payment_intent_id: one.intent,
+        message: expect.stringContaining(`PaymentIntent ${one.intent} no longer exists`),
+      })
+      await stop(third.run, [Number(new URL(third.api).port), third.emulatorPort])
     },
-    2 * START_TIMEOUT + 60_000
+    3 * START_TIMEOUT + 60_000
   )
 })
