@@ -4,4 +4,49 @@ import type { History } from "./support/history"
  * Histories that once broke the ledger invariant, shrunk, replayed as plain tests. Each names
  * what went wrong; a new counterexample from `npm run test:ledger` is added here as printed.
  */
-export const REGRESSIONS: { name: string; history: History }[] = []
+export const REGRESSIONS: { name: string; history: History }[] = [
+  {
+    name: "two collection sessions of equal amounts get an intent each",
+    history: {
+      autoCapture: false,
+      steps: [{ t: "collection", amount: 1500, provider: "card" }],
+    },
+  },
+  {
+    name: "a session refreshed after an automatic capture gets a new intent, not the refunded one",
+    history: {
+      autoCapture: true,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "refresh", cart: 0 },
+        { t: "complete", cart: 0, stock: true },
+      ],
+    },
+  },
+  {
+    name: "a session deleted after an automatic capture and made again gets a new intent",
+    history: {
+      autoCapture: true,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "delete", cart: 0 },
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "complete", cart: 0, stock: true },
+      ],
+    },
+  },
+  {
+    name: "a total that returns to an earlier value (A -> B -> A -> B) moves the intent every time",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "total", cart: 0, total: 4000 },
+        { t: "total", cart: 0, total: 2500 },
+        { t: "total", cart: 0, total: 4000 },
+      ],
+    },
+  },
+]

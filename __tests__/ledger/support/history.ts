@@ -98,6 +98,7 @@ export async function runHistory(
 
 export const MAX_STEPS = 20
 
+/** `LEDGER_CAPTURE=manual|automatic` fixes how the card provider captures; both by default. */
 export function ledgerProperty(shop: Shop, stats: LedgerStats) {
   const commands = fc.noBias(
     fc.commands(weightedCommands(stats), {
@@ -106,7 +107,12 @@ export function ledgerProperty(shop: Shop, stats: LedgerStats) {
       replayPath: process.env.LEDGER_REPLAY_PATH,
     })
   )
-  return fc.asyncProperty(fc.boolean(), commands, async (autoCapture, cmds) => {
+  const capture = process.env.LEDGER_CAPTURE
+  const autoCaptures =
+    capture === "automatic" || capture === "manual"
+      ? fc.constant(capture === "automatic")
+      : fc.boolean()
+  return fc.asyncProperty(autoCaptures, commands, async (autoCapture, cmds) => {
     shop.begin(autoCapture)
     stats.histories += 1
     await fc.asyncModelRun(() => ({ model: { shop }, real: shop }), cmds)

@@ -59,6 +59,8 @@ export const CLIENT_TIMEOUT_MS = 500
 const FAULT_HOLD_MS = 650
 const RETURN_URL = "https://shop.example/checkout"
 const MONEY_MOVING_REFUND = new Set(["succeeded", "pending", "requires_action"])
+/** How the emulator's refused refunds come back: an API error, or a refund in status failed. */
+const REFUSED_REFUND_CODES = new Set(["balance_insufficient", "insufficient_funds"])
 const UPDATABLE = new Set(["requires_payment_method", "requires_confirmation", "requires_action"])
 
 const TEST_CARDS: Record<TestCard, string> = {
@@ -115,6 +117,10 @@ export class Shop {
   private carts = new Map<string, FakeCart>()
   private modelGaps: string[] = []
   private thrown: string[] = []
+  /** Operations Stripe would have accepted that the processor refused. */
+  private refused: string[] = []
+  /** Set once Stripe was told to refuse a refund, until a refund came back refused. */
+  private refundRefusalPending = false
   private sequence = 0
   private autoCapture = false
   private readonly card: { manual: StripeBase; automatic: StripeBase }
@@ -151,6 +157,8 @@ export class Shop {
     this.carts.clear()
     this.modelGaps = []
     this.thrown = []
+    this.refused = []
+    this.refundRefusalPending = false
     this.autoCapture = autoCapture
     this.log.length = 0
     this.log.push(`card provider captures ${autoCapture ? "automatically" : "manually"}`)
@@ -553,7 +561,10 @@ export class Shop {
         const refundable = payment.amount - payment.amount_refunded
         const amount =
           step.t === "refund" && step.part === "rest" ? refundable : Math.ceil(refundable / 2)
-        if (step.t === "refund-fails") this.emulator.failNextRefund(step.mode)
+        if (step.t === "refund-fails") {
+          this.emulator.failNextRefund(step.mode)
+          this.refundRefusalPending = true
+        }
         const label =
           step.t === "refund-fails"
             ? `refund ${amount} (Stripe refuses: ${step.mode})`
@@ -583,15 +594,28 @@ export class Shop {
 
   private async refund(payment: Payment, amount: number): Promise<string> {
     const known = new Set(refundsIn(payment.data).map((r) => r.id))
+    const stripeAccepts = !this.refundRefusalPending && !this.faultsPending()
     const result = await this.call("refundPayment", () =>
       this.processorFor(payment.provider).refundPayment(payment.data, amount)
     )
-    if (isProcessorError(result)) return `error ${result.code}`
+    if (isProcessorError(result)) {
+      if (REFUSED_REFUND_CODES.has(result.code ?? "")) this.refundRefusalPending = false
+      if (stripeAccepts) {
+        this.refused.push(
+          `refund of ${amount} on ${payment.id} (refundable ${payment.amount - payment.amount_refunded}) was refused though Stripe accepts it: ${result.code} ${result.error}`
+        )
+      }
+      return `error ${result.code}`
+    }
     const added = refundsIn(result).filter((r) => !known.has(r.id))
     payment.data = result
     payment.amount_refunded += amount
     payment.refunds.push({ amount, stripeIds: added.map((r) => r.id) })
     return `ok ${added.map((r) => r.id).join(",") || "(no new Stripe refund)"}`
+  }
+
+  private faultsPending(): boolean {
+    return this.emulator.faults.describe().pending.length > 0
   }
 
   /**
@@ -686,7 +710,7 @@ export class Shop {
    * session's intent that Medusa has not booked yet is allowed only before it.
    */
   violations(settled: boolean): string[] {
-    const found = [...this.thrown, ...this.modelGaps]
+    const found = [...this.thrown, ...this.modelGaps, ...this.refused]
     const intents = this.emulator.paymentIntents()
     const charges = this.emulator.charges()
     const refunds = moneyRefunds(this.emulator.refunds(), charges)
