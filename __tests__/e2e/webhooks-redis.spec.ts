@@ -195,6 +195,8 @@ describe("webhooks: two instances with the Redis event bus", () => {
   })
 
   it("lets the Redis event bus retry a failing event, then leaves it failed", async () => {
+    // A cart of this store, and an intent Stripe cannot find: every attempt fails.
+    const { cart } = await e2e.store.post<{ cart: { id: string } }>("/store/carts", {})
     const event = {
       id: `evt_e2eredis${Date.now()}`,
       object: "event",
@@ -207,7 +209,7 @@ describe("webhooks: two instances with the Redis event bus", () => {
           id: "pi_e2eredismissing",
           object: "payment_intent",
           status: "succeeded",
-          metadata: { resource_id: "cart_e2eredismissing" },
+          metadata: { resource_id: cart.id },
         },
       },
     }

@@ -377,6 +377,32 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       expect(payment?.amount_refunded).toBe(800)
     })
 
+    it("books a refund the plugin made whose Medusa transaction rolled back", async () => {
+      // What the plugin's refund looks like at Stripe when Medusa then rolled back: marked as
+      // the plugin's, and older than any request that could still be booking it.
+      emu.shiftClock(-120_000)
+      const lost = await stripe.refunds.create({
+        payment_intent: intentId,
+        amount: 200,
+        metadata: { medusa_refund_origin: "medusa" },
+      })
+      emu.shiftClock(120_000)
+      const booked = await waitFor(
+        () =>
+          e2e.db.one<{ amount: number }>(
+            `SELECT amount FROM refund WHERE order_id = $1 AND idempotency_key = $2`,
+            [orderId, `stripe-refund:${lost.id}`]
+          ),
+        { timeoutMs: 20_000, description: "the lost plugin refund on the order" }
+      )
+      expect(booked).toEqual({ amount: 200 })
+      const payment = await e2e.db.one<{ amount_refunded: number }>(
+        `SELECT amount_refunded FROM payment WHERE order_id = $1`,
+        [orderId]
+      )
+      expect(payment?.amount_refunded).toBe(1000)
+    })
+
     it("notes a dispute on the order", async () => {
       const dispute = await emu.createDispute(intentId, { reason: "fraudulent" })
       const order = await waitFor(
@@ -394,6 +420,25 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       const logs = e2e.backend.logs().join("\n")
       expect(logs).toContain(dispute.id)
     })
+  })
+
+  it("ignores at once an event about a cart another store on the account owns", async () => {
+    const event = fakeEvent("payment_intent.succeeded", {
+      id: "pi_otherstore",
+      object: "payment_intent",
+      status: "succeeded",
+      metadata: { resource_id: "cart_01OTHERSTORE", cart_id: "cart_01OTHERSTORE" },
+    })
+    expect((await deliverSigned(event)).status).toBe(200)
+    const row = await waitFor(
+      async () => {
+        const found = await eventRow(event.id)
+        return found?.status === "ignored" ? found : undefined
+      },
+      { timeoutMs: 10_000, description: `event ${event.id} ignored` }
+    )
+    expect(row.attempts).toBe(1)
+    expect(row.last_error).toContain("cart_01OTHERSTORE does not exist in this store's database")
   })
 
   it("handles succeeded delivered before amount_capturable_updated", async () => {
@@ -490,6 +535,8 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
   })
 
   it("retries a failing event, then leaves it failed with its id logged", async () => {
+    // A cart of this store, and an intent Stripe cannot find: every attempt fails.
+    const { cart } = await e2e.store.post<{ cart: Cart }>("/store/carts", {})
     const event = fakeEvent("payment_intent.succeeded", {
       id: "pi_e2emissingcart",
       object: "payment_intent",
@@ -497,7 +544,7 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       amount: 3300,
       amount_received: 3300,
       currency: "eur",
-      metadata: { resource_id: "cart_e2emissing", cart_id: "cart_e2emissing" },
+      metadata: { resource_id: cart.id, cart_id: cart.id },
     })
     const res = await deliverSigned(event)
     expect(res.status).toBe(200)

@@ -2,7 +2,31 @@ import type { MiddlewaresConfig } from "@medusajs/medusa"
 import { WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from "../core/webhook-events"
 import { cancelIntentsOfDroppedSessions } from "./dropped-session-cleanup"
 import { rawBody } from "./raw-body"
-import { cartCompletionLock, paymentCollectionAuthorizationLock } from "./resource-locks"
+import {
+  cartCompletionLock,
+  cartPaymentLock,
+  cartPaymentSessionLock,
+  paymentCollectionAuthorizationLock,
+} from "./resource-locks"
+
+/** Store routes that change what a cart costs, each taking the cart's lock. */
+const CART_TOTAL_ROUTES: Array<{ matcher: string; method: "POST" | "DELETE" }> = [
+  { matcher: "/store/carts/:id/line-items", method: "POST" },
+  { matcher: "/store/carts/:id/line-items/:line_id", method: "POST" },
+  { matcher: "/store/carts/:id/line-items/:line_id", method: "DELETE" },
+  { matcher: "/store/carts/:id/discounts/:code", method: "DELETE" },
+  { matcher: "/store/carts/:id/shipping-methods", method: "POST" },
+  { matcher: "/store/carts/:id/taxes", method: "POST" },
+]
+
+/** Store routes of a cart's payment sessions, refused once the cart is completed. */
+const CART_SESSION_ROUTES: Array<{ matcher: string; method: "POST" | "DELETE" }> = [
+  { matcher: "/store/carts/:id/payment-sessions", method: "POST" },
+  { matcher: "/store/carts/:id/payment-session", method: "POST" },
+  { matcher: "/store/carts/:id/payment-sessions/:provider_id", method: "POST" },
+  { matcher: "/store/carts/:id/payment-sessions/:provider_id", method: "DELETE" },
+  { matcher: "/store/carts/:id/payment-sessions/:provider_id/refresh", method: "POST" },
+]
 
 export const config: MiddlewaresConfig = {
   routes: [
@@ -34,7 +58,17 @@ export const config: MiddlewaresConfig = {
     {
       matcher: "/store/carts/:id",
       method: ["POST"],
-      middlewares: [cancelIntentsOfDroppedSessions],
+      middlewares: [cartPaymentLock, cancelIntentsOfDroppedSessions],
     },
+    ...CART_TOTAL_ROUTES.map(({ matcher, method }) => ({
+      matcher,
+      method: [method],
+      middlewares: [cartPaymentLock],
+    })),
+    ...CART_SESSION_ROUTES.map(({ matcher, method }) => ({
+      matcher,
+      method: [method],
+      middlewares: [cartPaymentSessionLock],
+    })),
   ],
 }

@@ -22,8 +22,22 @@ interface ResourceLock {
   lockName(id: string): string
   /** The 409 answer when another request or an event holds the lock for too long. */
   conflict(id: string): { code: string; message: string }
-  /** Runs once the lock is held, before the route. */
-  prepare?(req: MedusaRequest, handler: StripeWebhookHandlerService, id: string): Promise<void>
+  /**
+   * Runs once the lock is held, before the route; an answer it returns is sent instead of
+   * running the route.
+   */
+  prepare?(
+    req: MedusaRequest,
+    lease: LockLease,
+    handler: StripeWebhookHandlerService,
+    id: string
+  ): Promise<Refusal | void>
+}
+
+/** A request refused before it changes anything. */
+interface Refusal {
+  status: number
+  body: { type: string; code: string; message: string }
 }
 
 /**
@@ -66,8 +80,14 @@ function holdResourceLock(lock: ResourceLock): Middleware {
           next()
           return
         }
-        lock.prepare(req, handler, id).then(
-          () => next(),
+        lock.prepare(req, acquired, handler, id).then(
+          (refusal) => {
+            if (refusal) {
+              res.status(refusal.status).json(refusal.body)
+              return
+            }
+            next()
+          },
           (error: unknown) => {
             logger?.warn(`medusa-stripe-payments: ${lock.what} ${id}: ${messageOf(error)}`)
             next()
@@ -82,11 +102,17 @@ function holdResourceLock(lock: ResourceLock): Middleware {
           res.status(409).json({ type: "conflict", ...lock.conflict(id) })
           return
         }
-        // Without the lock the request still runs: Medusa's own checks remain in place.
+        // The lock's pool could not give a connection in time (a database outage, or more
+        // requests than connections): refuse rather than run the request unguarded.
         logger?.error(
           `medusa-stripe-payments: could not take ${lock.what} ${id}: ${messageOf(error)}`
         )
-        next()
+        res.setHeader("Retry-After", "2")
+        res.status(503).json({
+          type: "unexpected_state",
+          code: "lock_unavailable",
+          message: `Could not take ${lock.what} ${id} (${messageOf(error)}); retry in a moment`,
+        })
       }
     )
   }
@@ -102,7 +128,7 @@ export const cartCompletionLock: Middleware = holdResourceLock({
   }),
   // A completion cut off after Medusa recorded the payment can only be finished under its own
   // idempotency key; the shopper's retry, which carries a new key or none, is pointed at it.
-  async prepare(req, handler, cartId) {
+  async prepare(req, _lease, handler, cartId) {
     const key = await handler.interruptedCompletionKey(cartId)
     if (key) {
       req.headers["idempotency-key"] = key
@@ -122,4 +148,50 @@ export const paymentCollectionAuthorizationLock: Middleware = holdResourceLock({
     code: "payment_collection_authorization_in_progress",
     message: `Payment collection ${collectionId} is being authorized by another request; retry in a moment`,
   }),
+})
+
+/**
+ * Around every Store API route that can change a cart's payment (its total, its sessions, the
+ * selected provider): the completion's own lock, so none of them runs while the shopper or a
+ * webhook completes the cart, in any backend instance.
+ */
+export const cartPaymentLock: Middleware = holdResourceLock({
+  what: "the lock of cart",
+  lockName: cartLockName,
+  conflict: (cartId) => ({
+    code: "cart_completion_in_progress",
+    message: `Cart ${cartId} is being completed; retry in a moment`,
+  }),
+})
+
+/**
+ * Around the Store API routes of a cart's payment sessions: the cart's lock, and a refusal once
+ * the cart is completed. The order's payment then moves only through the order (capture, refund,
+ * cancel in the admin); deleting, refreshing or switching the completed cart's session must not
+ * cancel or refund it.
+ */
+export const cartPaymentSessionLock: Middleware = holdResourceLock({
+  what: "the lock of cart",
+  lockName: cartLockName,
+  conflict: (cartId) => ({
+    code: "cart_completion_in_progress",
+    message: `Cart ${cartId} is being completed; retry in a moment`,
+  }),
+  async prepare(_req, lease, _handler, cartId) {
+    const { rows } = await lease.client.query<{ completed: boolean }>(
+      `SELECT completed_at IS NOT NULL AS completed FROM cart WHERE id = $1`,
+      [cartId]
+    )
+    if (!rows[0]?.completed) {
+      return undefined
+    }
+    return {
+      status: 409,
+      body: {
+        type: "not_allowed",
+        code: "cart_completed",
+        message: `Cart ${cartId} is completed: its payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
+      },
+    }
+  },
 })

@@ -149,8 +149,12 @@ export class StripeEmulator {
     return emulator
   }
 
+  /** How far the account's clock is moved from the injected one (see {@link shiftClock}). */
+  private clockOffsetMs = 0
+
   private constructor(options: StripeEmulatorOptions) {
-    const clock = options.clock ?? Date.now
+    const baseClock = options.clock ?? Date.now
+    const clock = () => baseClock() + this.clockOffsetMs
     this.store = new Store(clock, options.idGenerator ?? randomIds)
     this.webhookService = new Webhooks(this.store, {
       attempts: options.webhookRetry?.attempts ?? 5,
@@ -306,7 +310,16 @@ export class StripeEmulator {
     this.stats.clearLog()
     this.webhookService.reset()
     this.refundService.reset()
+    this.clockOffsetMs = 0
     this.stateFile?.touch()
+  }
+
+  /**
+   * Moves the account's clock by `ms` (negative: back), as Stripe's test clocks do: objects made
+   * afterwards carry `created` times that far from now, e.g. a refund that looks a minute old.
+   */
+  shiftClock(ms: number): void {
+    this.clockOffsetMs += ms
   }
 
   // -------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import {
   lostEventAge,
   nextRoundDelay,
   planWebhookEvent,
+  resourceKind,
   toWebhookJob,
   type WebhookEventLike,
   type WebhookEventStatus,
@@ -63,6 +64,15 @@ export const DISPUTE_METADATA_KEY = "stripe_dispute"
 export const MISSING_SECRET_MESSAGE =
   'medusa-stripe-payments: option "webhook_secret" is not set, so Stripe webhooks cannot be verified. Set it (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of the Stripe webhook endpoint for POST /stripe/hooks.'
 
+/** Ids of the Stripe refunds a payment's data says Medusa has booked. */
+function bookedRefundIds(data: Record<string, unknown>): string[] {
+  try {
+    return (parseSessionData(data).refunds ?? []).map((refund) => refund.id)
+  } catch {
+    return []
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -86,6 +96,27 @@ export class WebhookAttemptError extends Error {
     this.name = "WebhookAttemptError"
   }
 }
+
+/**
+ * Raised for an event about a cart or payment collection this database does not have: another
+ * store (or a test backend) on the same Stripe account. It is acknowledged and ignored at once.
+ */
+export class ForeignResourceError extends Error {
+  constructor(readonly resourceId: string) {
+    super(
+      `${resourceId} does not exist in this store's database (another store on the same Stripe account?)`
+    )
+    this.name = "ForeignResourceError"
+  }
+}
+
+/**
+ * How long a refund the plugin made may be missing from Medusa's books before it is recorded
+ * from Stripe: Medusa books it in the transaction that asked for it, which may still be open
+ * when Stripe's event arrives; a refund still missing after this was made by a transaction that
+ * rolled back, and nothing else would ever record it.
+ */
+export const PLUGIN_REFUND_GRACE_MS = 30_000
 
 /** Raised when processing cannot finish yet; the event is tried again later. */
 export class WebhookNotReadyError extends Error {
@@ -409,6 +440,7 @@ export default class StripeWebhookHandlerService {
       }
       const attempt = attemptOfDelivery(attempts, job.base_attempts)
       try {
+        await this.assertOwnResource(plan)
         const detail = await this.run(plan, job)
         await lease.client.query(
           `UPDATE stripe_webhook_event
@@ -419,6 +451,18 @@ export default class StripeWebhookHandlerService {
         this.logger.info(`medusa-stripe-payments: Stripe event ${job.id} (${job.type}): ${detail}`)
         return { status: "processed" as const, detail }
       } catch (error) {
+        if (error instanceof ForeignResourceError) {
+          await lease.client.query(
+            `UPDATE stripe_webhook_event
+             SET status = 'ignored', processed_at = now(), last_error = $2, updated_at = now()
+             WHERE id = $1`,
+            [job.id, error.message]
+          )
+          this.logger.info(
+            `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) ignored: ${error.message}`
+          )
+          return { status: "ignored" as const, reason: error.message }
+        }
         const final = isFinalAttempt(attempt)
         const message = messageOf(error)
         // `received` while the event bus still has attempts left; `failed` waits for the sweep.
@@ -439,7 +483,10 @@ export default class StripeWebhookHandlerService {
             `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed ${attempt} times and is left as failed in stripe_webhook_event${retry ? " until the retry sweep hands it back" : ""}: ${message}`
           )
         } else {
-          this.logger.warn(
+          // Waiting for the shopper's own request to finish is routine, not a failure.
+          const log = error instanceof WebhookNotReadyError ? this.logger.info : this.logger.warn
+          log.call(
+            this.logger,
             `medusa-stripe-payments: Stripe event ${job.id} (${job.type}) failed (attempt ${attempt} of ${WEBHOOK_MAX_ATTEMPTS}), it will be retried: ${message}`
           )
         }
@@ -465,6 +512,22 @@ export default class StripeWebhookHandlerService {
       [job.id, job.type, plan.resourceId ?? plan.paymentIntentId ?? null]
     )
     return rows.length > 0 ? Number(rows[0].attempts) : undefined
+  }
+
+  /** Refuses events about a cart or payment collection this database has never had. */
+  protected async assertOwnResource(plan: WebhookPlan): Promise<void> {
+    const resourceId = plan.resourceId
+    const kind = resourceKind(resourceId)
+    if (!resourceId || !kind) {
+      return
+    }
+    const table = kind === "cart" ? "cart" : "payment_collection"
+    const rows = (await this.manager.query(`SELECT 1 FROM ${table} WHERE id = $1`, [
+      resourceId,
+    ])) as unknown[]
+    if (rows.length === 0) {
+      throw new ForeignResourceError(resourceId)
+    }
   }
 
   protected async run(plan: WebhookPlan, job: WebhookJob): Promise<string> {
@@ -801,27 +864,46 @@ export default class StripeWebhookHandlerService {
   // record_refund
 
   /**
-   * Records on the order every refund of the intent that was made outside Medusa (in the
-   * Stripe dashboard), once each. Refunds the plugin made carry a marker and are skipped.
+   * Books on the order every refund of the intent that Medusa's books do not hold yet, whoever
+   * made it: the Stripe dashboard, a dispute, or the plugin itself when the Medusa transaction
+   * that asked for it rolled back after Stripe refunded. A refund is in the books once its id is
+   * in the payment's data, where the plugin's own refunds and those recorded here are kept.
    */
   async recordRefunds(paymentIntentId: string, charge: Stripe.Charge): Promise<string> {
     if (!charge.captured) {
       // Canceling an uncaptured intent releases the authorization; no money went back.
       return `authorization of ${paymentIntentId} released; nothing was refunded`
     }
-    const payment = (await this.paymentsOfIntent(paymentIntentId)).find((p) => p.order_id)
+    const payments = await this.paymentsOfIntent(paymentIntentId)
+    const payment = payments.find((p) => p.order_id)
     if (!payment?.order_id) {
+      if (payments.length === 0) {
+        // A session deleted or replaced before any order: its money went back and no Medusa
+        // payment ever rested on it.
+        return `no Medusa payment rests on ${paymentIntentId}; nothing to record`
+      }
       throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)
     }
+    const booked = new Set(bookedRefundIds(payment.data))
     const refunds = await this.refundsOf(paymentIntentId, charge)
     const recorded: string[] = []
+    const awaited: string[] = []
     for (const refund of refunds) {
-      if (refund.status === "failed" || refund.status === "canceled" || isPluginRefund(refund)) {
+      if (refund.status === "failed" || refund.status === "canceled" || booked.has(refund.id)) {
+        continue
+      }
+      if (isPluginRefund(refund) && Date.now() - refund.created * 1000 < PLUGIN_REFUND_GRACE_MS) {
+        awaited.push(refund.id)
         continue
       }
       if (await this.recordRefund(payment.id, refund)) {
         recorded.push(refund.id)
       }
+    }
+    if (awaited.length > 0) {
+      throw new WebhookNotReadyError(
+        `refund ${awaited.join(", ")} of ${paymentIntentId} is not in Medusa's books yet; the request that made it may still be running`
+      )
     }
     return recorded.length > 0
       ? `recorded ${recorded.join(", ")} on order ${payment.order_id}`
