@@ -49,4 +49,41 @@ export const REGRESSIONS: { name: string; history: History }[] = [
       ],
     },
   },
+  {
+    name: "a completion after a stock failure refunded an automatic capture is not authorized",
+    history: {
+      autoCapture: true,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "complete", cart: 0, stock: false },
+        { t: "complete", cart: 0, stock: true },
+      ],
+    },
+  },
+  {
+    name: "an iDEAL payment refunded after a stock failure does not complete the cart again",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "initiate", cart: 0, provider: "ideal" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "action", cart: 0, pass: true },
+        { t: "complete", cart: 0, stock: false },
+        { t: "complete", cart: 0, stock: true },
+      ],
+    },
+  },
+  {
+    name: "deleting the session of a completed cart leaves its payment's authorization alone",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "complete", cart: 0, stock: true },
+        { t: "delete", cart: 0 },
+      ],
+    },
+  },
 ]

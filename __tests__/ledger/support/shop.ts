@@ -565,11 +565,13 @@ export class Shop {
           this.emulator.failNextRefund(step.mode)
           this.refundRefusalPending = true
         }
-        const label =
-          step.t === "refund-fails"
-            ? `refund ${amount} (Stripe refuses: ${step.mode})`
-            : `refund ${amount}`
-        return `${label} on ${payment.id} -> ${await this.refund(payment, amount)}`
+        if (step.t === "refund") {
+          return `refund ${amount} on ${payment.id} -> ${await this.refund(payment, amount)}`
+        }
+        // The admin sees the refusal and asks again for the same refund.
+        const refused = await this.refund(payment, amount)
+        const retried = await this.refund(payment, amount)
+        return `refund ${amount} on ${payment.id} (Stripe refuses: ${step.mode}) -> ${refused}, retried -> ${retried}`
       }
       case "cancel-order": {
         const payment = live[0]

@@ -184,7 +184,7 @@ export function describeStep(step: Step): string {
     case "refund":
       return `resource ${step.res}: refund ${step.part}`
     case "refund-fails":
-      return `resource ${step.res}: refund refused by Stripe (${step.mode})`
+      return `resource ${step.res}: refund refused by Stripe (${step.mode}), then retried`
     case "cancel-order":
       return `resource ${step.res}: cancel order`
     case "collection":
