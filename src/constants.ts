@@ -1,6 +1,9 @@
 /** The Stripe API version this plugin is written and tested against. */
 export const STRIPE_API_VERSION = "2024-04-10"
 
+/** The API versions the `api_version` option accepts: those the suite runs against. */
+export const SUPPORTED_API_VERSIONS: readonly string[] = [STRIPE_API_VERSION]
+
 export const PLUGIN_NAME = "medusa-stripe-payments"
 
 /** Provider identifiers, compatible with the official Medusa Stripe plugin. */

@@ -1,4 +1,4 @@
-import { STRIPE_API_VERSION } from "./constants"
+import { STRIPE_API_VERSION, SUPPORTED_API_VERSIONS } from "./constants"
 
 export type SetupFutureUsage = "on_session" | "off_session"
 
@@ -34,7 +34,11 @@ export interface StripePluginOptions {
   setup_future_usage?: SetupFutureUsage
   /** Static metadata merged into every PaymentIntent (the plugin adds `resource_id` and `cart_id`). */
   metadata?: Record<string, string>
-  /** @default "2024-04-10" */
+  /**
+   * The Stripe API version of every request. Only versions the plugin is tested with are
+   * accepted; the Stripe webhook endpoint should be created with the same version.
+   * @default "2024-04-10"
+   */
   api_version?: string
   /**
    * Retries of network errors, 409, 429 and 5xx answers, always with the same idempotency key.
@@ -55,6 +59,20 @@ export interface StripePluginOptions {
    * @default 60
    */
   webhook_retry_interval?: number
+  /**
+   * Connections of the plugin's own PostgreSQL pool for the cart and webhook locks, per backend
+   * process: one per cart being completed or changed at that moment. Each instance opens up to
+   * `lock_pool_size + query_pool_size` connections besides Medusa's own pool (10 by default),
+   * so `instances x (10 + lock_pool_size + query_pool_size)` must stay below PostgreSQL's
+   * `max_connections` (100 by default).
+   * @default 10
+   */
+  lock_pool_size?: number
+  /**
+   * Connections of the plugin's pool for short statements (webhook intake, payment look-ups).
+   * @default 4
+   */
+  query_pool_size?: number
   /** Point the client at another API host, e.g. a local Stripe emulator. */
   host?: string
   port?: number
@@ -77,6 +95,8 @@ export interface ResolvedStripeOptions {
   readonly webhookTolerance: number
   /** Milliseconds; 0 when off. */
   readonly webhookRetryIntervalMs: number
+  readonly lockPoolSize: number
+  readonly queryPoolSize: number
   readonly host?: string
   readonly port?: number
   readonly protocol?: "http" | "https"
@@ -107,6 +127,8 @@ const KNOWN_OPTIONS = new Set<string>([
   "timeout",
   "webhook_tolerance",
   "webhook_retry_interval",
+  "lock_pool_size",
+  "query_pool_size",
   "host",
   "port",
   "protocol",
@@ -302,8 +324,11 @@ export function parseOptions(
     )
   }
   const apiVersion = optionalString(raw, "api_version") ?? STRIPE_API_VERSION
-  if (!/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/.test(apiVersion)) {
-    throw new StripeOptionsError("api_version", `must look like "${STRIPE_API_VERSION}"`)
+  if (!SUPPORTED_API_VERSIONS.includes(apiVersion)) {
+    throw new StripeOptionsError(
+      "api_version",
+      `must be a Stripe API version this plugin is tested with (${SUPPORTED_API_VERSIONS.join(", ")}), got ${JSON.stringify(apiVersion)}; later versions change what the plugin sends (2026-09-30.endive removed payment_method_types, which the local-method processors use)`
+    )
   }
 
   return Object.freeze({
@@ -322,6 +347,8 @@ export function parseOptions(
     webhookTolerance: optionalInteger(raw, "webhook_tolerance", 300, 1, 86_400) ?? 300,
     webhookRetryIntervalMs:
       (optionalInteger(raw, "webhook_retry_interval", 60, 0, 86_400) ?? 60) * 1000,
+    lockPoolSize: optionalInteger(raw, "lock_pool_size", 10, 1, 200) ?? 10,
+    queryPoolSize: optionalInteger(raw, "query_pool_size", 4, 1, 200) ?? 4,
     host: optionalString(raw, "host"),
     port: optionalInteger(raw, "port", undefined, 1, 65_535),
     protocol: parseProtocol(raw),

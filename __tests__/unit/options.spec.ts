@@ -20,6 +20,8 @@ describe("parseOptions", () => {
       timeout: 20000,
       webhookTolerance: 300,
       webhookRetryIntervalMs: 60_000,
+      lockPoolSize: 10,
+      queryPoolSize: 4,
       host: undefined,
       port: undefined,
       protocol: undefined,
@@ -95,6 +97,13 @@ describe("parseOptions", () => {
     ["a port out of range", { api_key: KEY, port: 70000 }, /"port"/],
     ["an unknown protocol", { api_key: KEY, protocol: "ftp" }, /"protocol"/],
     ["a malformed api_version", { api_key: KEY, api_version: "latest" }, /"api_version"/],
+    [
+      "an api_version the plugin is not tested with",
+      { api_key: KEY, api_version: "2026-09-30.endive" },
+      /"api_version" must be a Stripe API version this plugin is tested with \(2024-04-10\)/,
+    ],
+    ["a lock pool of no connection", { api_key: KEY, lock_pool_size: 0 }, /"lock_pool_size"/],
+    ["a fractional query pool", { api_key: KEY, query_pool_size: 2.5 }, /"query_pool_size"/],
     ["an unknown option", { api_key: KEY, captrue: true }, /"captrue" is not a known option/],
   ]
 

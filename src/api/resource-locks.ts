@@ -3,6 +3,7 @@ import { cartLockName, paymentCollectionLockName } from "../core/webhook-events"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
 import { LockTimeoutError, type LockLease } from "../core/advisory-lock"
 import { messageOf } from "../core/errors"
+import { readCartTotal, withCartTotal, type CartTotalsReader } from "../core/cart-totals"
 
 const HANDLER_SERVICE = "stripeWebhookHandlerService"
 
@@ -31,14 +32,20 @@ interface ResourceLock {
     lease: LockLease,
     handler: StripeWebhookHandlerService,
     id: string
-  ): Promise<Refusal | void>
+  ): Promise<Prepared>
 }
 
 /** A request refused before it changes anything. */
 interface Refusal {
-  status: number
-  body: { type: string; code: string; message: string }
+  refuse: { status: number; body: { type: string; code: string; message: string } }
 }
+
+/** Runs the route inside `around` (for example with values it reads from async context). */
+interface Around {
+  around(next: () => void): void
+}
+
+type Prepared = Refusal | Around | void
 
 /**
  * Holds the advisory lock of the resource named by the route's `:id` for the whole request,
@@ -81,9 +88,13 @@ function holdResourceLock(lock: ResourceLock): Middleware {
           return
         }
         lock.prepare(req, acquired, handler, id).then(
-          (refusal) => {
-            if (refusal) {
-              res.status(refusal.status).json(refusal.body)
+          (prepared) => {
+            if (prepared && "refuse" in prepared) {
+              res.status(prepared.refuse.status).json(prepared.refuse.body)
+              return
+            }
+            if (prepared && "around" in prepared) {
+              prepared.around(() => next())
               return
             }
             next()
@@ -133,6 +144,10 @@ export const cartCompletionLock: Middleware = holdResourceLock({
     if (key) {
       req.headers["idempotency-key"] = key
     }
+    // Read before Medusa opens the completion's transaction, under the lock (see cart-totals).
+    const carts = resolveOptional<CartTotalsReader>(req, "cartService")
+    const total = carts ? await readCartTotal(carts, cartId).catch(() => undefined) : undefined
+    return { around: (next) => withCartTotal(total, next) }
   },
 })
 
@@ -186,11 +201,13 @@ export const cartPaymentSessionLock: Middleware = holdResourceLock({
       return undefined
     }
     return {
-      status: 409,
-      body: {
-        type: "not_allowed",
-        code: "cart_completed",
-        message: `Cart ${cartId} is completed: its payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
+      refuse: {
+        status: 409,
+        body: {
+          type: "not_allowed",
+          code: "cart_completed",
+          message: `Cart ${cartId} is completed: its payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
+        },
       },
     }
   },

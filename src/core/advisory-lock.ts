@@ -51,7 +51,22 @@ function loadPg(): PgModule {
   return createRequire(__filename)("pg") as PgModule
 }
 
-function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools {
+/** Connections per pool, from the plugin options `lock_pool_size` and `query_pool_size`. */
+export interface PoolSizes {
+  locks: number
+  queries: number
+}
+
+export const DEFAULT_POOL_SIZES: Readonly<PoolSizes> = { locks: 10, queries: 4 }
+
+/**
+ * How long a statement waits for a connection of a plugin pool. A request that cannot have one
+ * in this time is refused (503) rather than queued without bound behind a busy or unreachable
+ * database.
+ */
+export const POOL_CONNECT_TIMEOUT_MS = 10_000
+
+function createPools(projectConfig: ConfigModule["projectConfig"], sizes: PoolSizes): PluginPools {
   const url = projectConfig.database_url
   if (!url) {
     throw new Error(
@@ -69,6 +84,7 @@ function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools 
       // Kept open between the checkouts of a quiet shop: a completion should not wait for a
       // new connection. allowExitOnIdle still lets CLI commands exit.
       idleTimeoutMillis: 300_000,
+      connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
       allowExitOnIdle: true,
       application_name: `medusa-stripe-payments:${name}`,
       ...(schema && /^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)
@@ -79,14 +95,18 @@ function createPools(projectConfig: ConfigModule["projectConfig"]): PluginPools 
     pool.on("error", () => undefined)
     return pool
   }
-  return { locks: make(10, "locks"), queries: make(4, "queries") }
+  return { locks: make(sizes.locks, "locks"), queries: make(sizes.queries, "queries") }
 }
 
-export function poolsFor(configModule: ConfigModule): PluginPools {
+/** The plugin's pools for Medusa's database; the first caller in the process sizes them. */
+export function poolsFor(
+  configModule: ConfigModule,
+  sizes: PoolSizes = DEFAULT_POOL_SIZES
+): PluginPools {
   const key = `${configModule.projectConfig.database_url}|${configModule.projectConfig.database_schema ?? ""}`
   let found = pools.get(key)
   if (!found) {
-    found = createPools(configModule.projectConfig)
+    found = createPools(configModule.projectConfig, sizes)
     pools.set(key, found)
   }
   return found

@@ -11,9 +11,15 @@ import type Stripe from "stripe"
 
 import { CUSTOMER_STRIPE_ID_KEY, METADATA_KEYS, REFUND_ORIGIN_PLUGIN } from "../constants"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
-import { poolsFor } from "./advisory-lock"
+import { poolsFor, type PoolSizes } from "./advisory-lock"
 import { normalizeCurrency, toChargeableStripeAmount, toStripeAmount } from "./amounts"
 import { isStripeError, StripeOperationError, StripePluginError, toProcessorError } from "./errors"
+import {
+  cartTotalInScope,
+  readCartTotal,
+  type CartTotal,
+  type CartTotalsReader,
+} from "./cart-totals"
 import { assertHolds, HELD_FUNDS_EXPAND } from "./held-funds"
 import { idempotencyKeys, newOperationId } from "./idempotency"
 import { databasePaymentBookings, PAYMENT_BOOKINGS, type PaymentBookings } from "./payment-bookings"
@@ -53,14 +59,6 @@ function isFreshAuthorization(data: StripeSessionData, now: number = Date.now())
     toSessionStatus(data) === "authorized" &&
     !data.amount_refunded
   )
-}
-
-/** The part of Medusa's cart service the plugin uses to check the amount it is about to accept. */
-interface CartTotals {
-  retrieveWithTotals(
-    cartId: string,
-    options?: Record<string, unknown>
-  ): Promise<{ total?: number | null; region?: { currency_code: string } | null }>
 }
 
 type ProcessorClass = typeof StripeBase
@@ -683,18 +681,33 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
         `PaymentIntent ${intent.id} does not belong to cart ${cartId}`
       )
     }
-    const carts = this.optional<CartTotals>("cartService")
-    const cart = await carts?.retrieveWithTotals(cartId, { relations: ["region"] })
-    const currency = cart?.region?.currency_code
-    if (!cart || !currency || typeof cart.total !== "number") {
+    const cart = cartTotalInScope(cartId) ?? (await this.readCartTotalOutsideCompletion(cartId))
+    if (!cart) {
       assertHolds(intent, data, "the payment session")
       return
     }
     assertHolds(
       intent,
-      { amount: toStripeAmount(cart.total, currency), currency: normalizeCurrency(currency) },
+      {
+        amount: toStripeAmount(cart.total, cart.currency),
+        currency: normalizeCurrency(cart.currency),
+      },
       `the total of cart ${cartId}`
     )
+  }
+
+  /**
+   * The store's completion route and the webhook read the cart's total before Medusa's
+   * transaction starts (`cart-totals.ts`). Any other caller (a merchant's own code completing a
+   * cart) has the total read here, through Medusa's cart service.
+   */
+  protected async readCartTotalOutsideCompletion(cartId: string): Promise<CartTotal | undefined> {
+    const carts = this.optional<CartTotalsReader>("cartService")
+    return carts ? readCartTotal(carts, cartId) : undefined
+  }
+
+  protected get poolSizes(): PoolSizes {
+    return { locks: this.options_.lockPoolSize, queries: this.options_.queryPoolSize }
   }
 
   /** Medusa's payments, read on the plugin's own pool (or a model of them, in tests). */
@@ -705,7 +718,7 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
     }
     const configModule = this.optional<ConfigModule>("configModule")
     return configModule?.projectConfig?.database_url
-      ? databasePaymentBookings(poolsFor(configModule).queries)
+      ? databasePaymentBookings(poolsFor(configModule, this.poolSizes).queries)
       : undefined
   }
 

@@ -15,6 +15,7 @@ import type Stripe from "stripe"
 import type { EntityManager } from "typeorm"
 import { PROVIDER_IDS } from "../constants"
 import { fromStripeAmount } from "../core/amounts"
+import { readCartTotal, withCartTotal, type CartTotalsReader } from "../core/cart-totals"
 import { parseSessionData, toSessionData, withRefund } from "../core/session-data"
 import { toSessionStatus } from "../core/status-mapping"
 import { stripeClientFor } from "../core/stripe-client"
@@ -228,7 +229,10 @@ export default class StripeWebhookHandlerService {
   }
 
   protected get pools(): PluginPools {
-    return poolsFor(this.resolve<ConfigModule>("configModule"))
+    return poolsFor(this.resolve<ConfigModule>("configModule"), {
+      locks: this.options.lockPoolSize,
+      queries: this.options.queryPoolSize,
+    })
   }
 
   // -----------------------------------------------------------------------------------------
@@ -629,9 +633,11 @@ export default class StripeWebhookHandlerService {
     const strategy = this.resolve<ICartCompletionStrategy>("cartCompletionStrategy")
     // The shopper's address, as the cart recorded it; the request comes from Stripe.
     const ip = typeof cart.context?.ip === "string" ? cart.context.ip : ""
-    const { response_code, response_body } = await strategy.complete(cartId, idempotencyKey, {
-      ip,
-    })
+    // Read before Medusa opens the completion's transaction (see cart-totals).
+    const total = await readCartTotal(this.resolve<CartTotalsReader>("cartService"), cartId)
+    const { response_code, response_body } = await withCartTotal(total, () =>
+      strategy.complete(cartId, idempotencyKey, { ip })
+    )
     const kind = response_body.type
     if (response_code === 200 && (kind === "order" || kind === "swap")) {
       return kind
