@@ -49,6 +49,8 @@ interface Resource {
   provider?: Provider
   completed: boolean
   payments: Payment[]
+  /** Intents whose client secret reached the storefront in some session's data. */
+  shown: Set<string>
 }
 
 /** Every history starts with one cart of this total. */
@@ -168,7 +170,15 @@ export class Shop {
   private addCart(total: number): Resource {
     this.sequence += 1
     const id = `cart_${this.prefix}_${this.sequence}`
-    const cart: Resource = { kind: "cart", id, total, sessions: [], completed: false, payments: [] }
+    const cart: Resource = {
+      kind: "cart",
+      id,
+      total,
+      sessions: [],
+      completed: false,
+      payments: [],
+      shown: new Set(),
+    }
     this.resources.push(cart)
     this.carts.set(id, { total, currency: "eur" })
     return cart
@@ -299,6 +309,12 @@ export class Shop {
       this.modelGaps.push(line)
     }
     this.log.push(line)
+    for (const resource of this.resources) {
+      for (const session of [resource.session, ...resource.sessions]) {
+        const id = intentIdOf(session?.data)
+        if (id) resource.shown.add(id)
+      }
+    }
   }
 
   private async perform(step: Step): Promise<string> {
@@ -394,7 +410,7 @@ export class Shop {
           .paymentIntents()
           .find(
             (pi) =>
-              pi.metadata?.resource_id === cart.id &&
+              cart.shown.has(pi.id) &&
               pi.id !== current &&
               (pi.status === "requires_payment_method" || pi.status === "requires_confirmation")
           )
@@ -633,6 +649,7 @@ export class Shop {
       sessions: [],
       completed: false,
       payments: [],
+      shown: new Set(),
     }
     this.resources.push(collection)
     const name = this.name(collection)
