@@ -86,4 +86,15 @@ export const REGRESSIONS: { name: string; history: History }[] = [
       ],
     },
   },
+  {
+    name: "a collection whose authorization failed part-way books nothing, and its retry books both",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "fault", kind: "500", when: "after", count: 2 },
+        { t: "outage", kind: "500" },
+        { t: "collection", amount: 1500, provider: "card" },
+      ],
+    },
+  },
 ]

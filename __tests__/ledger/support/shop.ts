@@ -662,7 +662,6 @@ export class Shop {
     }
     collection.sessions = created
     const ids = created.map((s) => intentIdOf(s.data))
-    const outcomes: string[] = []
     for (const session of created) {
       const id = intentIdOf(session.data) as string
       try {
@@ -675,32 +674,53 @@ export class Shop {
         // The second shopper confirmation of a shared intent is refused; authorization tells.
       }
     }
-    for (const session of created) {
-      const processor = this.processorFor(provider)
+    const outcomes = await this.authorizeCollection(collection, provider, amount)
+    return `${name} of 2 x ${amount} ${provider}: sessions ${ids.join(", ")}; authorized: ${outcomes.join(", ")}`
+  }
+
+  /**
+   * Medusa authorizes a collection's sessions in one transaction: an error undoes every
+   * payment it booked, and the storefront asks again later.
+   */
+  private async authorizeCollection(
+    collection: Resource,
+    provider: Provider,
+    amount: number
+  ): Promise<string[]> {
+    const outcomes: string[] = []
+    const booked: Payment[] = []
+    const processor = this.processorFor(provider)
+    for (const session of collection.sessions) {
       const authorized = await this.call("authorizePayment", () =>
         processor.authorizePayment(session.data, {})
       )
       if (isProcessorError(authorized)) {
-        outcomes.push(`error ${authorized.code}`)
-        continue
+        outcomes.push(`error ${authorized.code}, rolled back`)
+        break
+      }
+      const data =
+        authorized.status === "authorized"
+          ? await this.call("retrievePayment", () => processor.retrievePayment(authorized.data))
+          : undefined
+      if (data && isProcessorError(data)) {
+        outcomes.push(`retrieve error ${data.code}, rolled back`)
+        break
       }
       session.data = authorized.data
       session.status = authorized.status
-      if (authorized.status !== "authorized") {
+      if (!data) {
         outcomes.push(authorized.status)
         continue
       }
-      const data = await this.call("retrievePayment", () =>
-        processor.retrievePayment(authorized.data)
-      )
-      if (isProcessorError(data)) {
-        outcomes.push(`retrieve error ${data.code}`)
-        continue
-      }
-      outcomes.push(this.book(collection, provider, amount, data).id)
+      const payment = this.book(collection, provider, amount, data)
+      booked.push(payment)
+      outcomes.push(payment.id)
+    }
+    if (outcomes.some((outcome) => outcome.endsWith("rolled back"))) {
+      collection.payments = collection.payments.filter((p) => !booked.includes(p))
     }
     collection.completed = collection.payments.length > 0
-    return `${name} of 2 x ${amount} ${provider}: sessions ${ids.join(", ")}; authorized: ${outcomes.join(", ")}`
+    return outcomes
   }
 
   /**
@@ -710,6 +730,12 @@ export class Shop {
   async settle(): Promise<void> {
     this.emulator.faults.clear()
     for (const resource of this.resources) {
+      if (resource.kind === "collection" && !resource.completed && resource.sessions[0]) {
+        const { provider } = resource.sessions[0]
+        const outcomes = await this.authorizeCollection(resource, provider, resource.total / 2)
+        this.log.push(`settle: ${this.name(resource)}: authorized ${outcomes.join(", ")}`)
+        continue
+      }
       if (resource.kind !== "cart" || resource.completed) continue
       const waiting = resource.payments.some((p) => !p.canceled)
       const id = intentIdOf(resource.session?.data)
