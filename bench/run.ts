@@ -4,7 +4,12 @@
  * and bench/RESULTS.md (see the Method section there).
  *
  *   BENCH_QUICK=1                  a short smoke run (writes bench/results/quick.{json,md})
- *   BENCH_SECTIONS=calls,latency,throughput,webhooks,memory   a subset
+ *   BENCH_SECTIONS=calls,latency,throughput,webhooks,memory,concurrency,instances   a subset;
+ *                                  `npm run bench -- --only concurrency,instances` does the same.
+ *                                  A run of only concurrency and/or instances rewrites just their
+ *                                  blocks in bench/RESULTS.md and keeps the other sections.
+ *   BENCH_CONCURRENCY_LEVELS=8,16,32,64   shoppers completing at once (section 6)
+ *   BENCH_INSTANCE_CHECKOUTS=200   shoppers of the four-instance run (section 7)
  *   BENCH_CHECKOUTS, BENCH_THROUGHPUT_CHECKOUTS (per round), BENCH_THROUGHPUT_ROUNDS,
  *   BENCH_MEMORY_CHECKOUTS, BENCH_WEBHOOK_DELIVERIES       override the sample sizes
  *   BENCH_MEMORY_CONFIG=ours|official|manual              the backend of the memory run
@@ -24,7 +29,23 @@ import {
   measureThroughput,
   type LatencyRun,
 } from "./lib/load"
+import {
+  completionAlone,
+  concurrencyFindings,
+  describeBurst,
+  measureBurst,
+  measuredSince,
+  type ConcurrencyResult,
+} from "./lib/concurrency"
 import { renderMarkdown } from "./lib/report"
+import {
+  SPLICED_SECTIONS,
+  concurrencySection,
+  instancesFindings,
+  instancesSection,
+  spliceSections,
+} from "./lib/report-load"
+import { bootCluster, runMultiInstanceCheckouts } from "../__tests__/support/multi-instance"
 import type { BenchResults, BenchSettings } from "./lib/results"
 import {
   BENCH_DIR,
@@ -67,7 +88,15 @@ function shopOn(bench: BenchEnvironment, running: RunningBackend) {
   return openShop(running.store, running.admin, bench.emulator, running.config.provider)
 }
 
-const SECTIONS = ["calls", "latency", "throughput", "webhooks", "memory"] as const
+const SECTIONS = [
+  "calls",
+  "latency",
+  "throughput",
+  "webhooks",
+  "memory",
+  "concurrency",
+  "instances",
+] as const
 type Section = (typeof SECTIONS)[number]
 
 const quick = process.env.BENCH_QUICK === "1"
@@ -79,8 +108,18 @@ function envNumber(name: string, fallback: number): number {
   return value ? Number(value) : fallback
 }
 
+/** `--only a,b` on the command line, else BENCH_SECTIONS. */
+function wantedSections(): string | undefined {
+  const args = process.argv.slice(2)
+  const at = args.findIndex((arg) => arg === "--only" || arg.startsWith("--only="))
+  if (at < 0) return process.env.BENCH_SECTIONS
+  const value = args[at].includes("=") ? args[at].split("=")[1] : args[at + 1]
+  if (!value) throw new Error("--only needs a list of sections, e.g. --only concurrency")
+  return value
+}
+
 function selectedSections(): Section[] {
-  const wanted = process.env.BENCH_SECTIONS
+  const wanted = wantedSections()
   if (!wanted) return [...SECTIONS]
   const list = wanted.split(",").map((s) => s.trim())
   const unknown = list.filter((s) => !(SECTIONS as readonly string[]).includes(s))
@@ -115,6 +154,15 @@ const settings: BenchSettings = {
   databasePoolSize: DATABASE_POOL_SIZE,
   sections: selectedSections(),
 }
+
+const concurrencyLevels = (process.env.BENCH_CONCURRENCY_LEVELS ?? (quick ? "4,8" : "8,16,32,64"))
+  .split(",")
+  .map(Number)
+const instanceCheckouts = envNumber("BENCH_INSTANCE_CHECKOUTS", quick ? 24 : 200)
+/** A completion without an answer by then counts as hung. */
+const HANG_MS = 60_000
+/** The plugin's default pools (src/core/advisory-lock.ts) and Medusa's default pool. */
+const POOLS = { medusa: 10, locks: 10, queries: 4 }
 
 function log(line: string): void {
   const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(5)
@@ -322,6 +370,30 @@ async function main(): Promise<void> {
         )
       })
     }
+    if (sections.has("concurrency")) {
+      results.concurrency = await measureConcurrency(bench, results)
+    }
+    if (sections.has("instances")) {
+      const date = new Date()
+      const load = os.loadavg()
+      const cluster = await bootCluster({ seed: 7, log: (line) => log(`instances: ${line}`) })
+      try {
+        const run = await runMultiInstanceCheckouts(cluster, {
+          checkouts: instanceCheckouts,
+          log: (line) => log(`instances: ${line}`),
+        })
+        results.instances = { measured: measuredSince(date, load), run }
+        log(
+          `instances: ${run.paid} paid, orders per cart ${JSON.stringify(run.ordersPerCart)}, ${run.fiveHundreds.length} 5xx, ${run.hung.length} hung, ${run.doubleCaptures.length} double captures, ${run.captureCalls} captures, peak ${run.peakConnections} connections, ${run.seconds.toFixed(1)} s`
+        )
+        for (const line of run.failures.slice(0, 10)) log(`instances: ${line}`)
+        if (run.fiveHundreds.length > 0 || run.hung.length > 0) {
+          for (const line of run.errorLogs) log(`instances: ${line}`)
+        }
+      } finally {
+        await cluster.shutdown()
+      }
+    }
   } finally {
     await bench.shutdown()
   }
@@ -332,12 +404,104 @@ async function main(): Promise<void> {
 
   const outDir = path.join(BENCH_DIR, "results")
   fs.mkdirSync(outDir, { recursive: true })
-  const json = path.join(outDir, quick ? "quick.json" : "latest.json")
+  const spliced = settings.sections.every((s) =>
+    (SPLICED_SECTIONS as readonly string[]).includes(s)
+  )
+  const json = path.join(
+    outDir,
+    quick ? "quick.json" : spliced ? `${settings.sections.join("-")}.json` : "latest.json"
+  )
   const markdown = quick ? path.join(outDir, "quick.md") : path.join(BENCH_DIR, "RESULTS.md")
   fs.writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`)
-  fs.writeFileSync(markdown, renderMarkdown(results))
+  if (spliced && fs.existsSync(markdown)) {
+    // Only sections 6 and/or 7 ran: the other sections keep the figures of their own run.
+    const blocks = {
+      concurrency: concurrencySection(results.concurrency),
+      instances: instancesSection(results.instances),
+    }
+    fs.writeFileSync(markdown, spliceSections(fs.readFileSync(markdown, "utf8"), blocks))
+  } else {
+    fs.writeFileSync(markdown, renderMarkdown(results))
+  }
   log(`wrote ${path.relative(REPO_ROOT, json)} and ${path.relative(REPO_ROOT, markdown)}`)
   for (const finding of results.findings) log(`target missed: ${finding}`)
+}
+
+/**
+ * Section 6: for each backend, started afresh with Medusa's default pool, bursts of shoppers
+ * completing at once, at 0 ms and at 300 ms Stripe latency (the manual baseline at 0 ms only).
+ * A backend whose requests hung is restarted before the next burst.
+ */
+async function measureConcurrency(
+  bench: BenchEnvironment,
+  results: BenchResults
+): Promise<ConcurrencyResult> {
+  const date = new Date()
+  const load = os.loadavg()
+  const own = await bench.db.one<{ pid: number }>("SELECT pg_backend_pid() AS pid")
+  const result: ConcurrencyResult = {
+    measured: measuredSince(date, load),
+    levels: concurrencyLevels,
+    latencyMs: 300,
+    timeoutMs: HANG_MS,
+    medusaPool: POOLS.medusa,
+    lockPool: POOLS.locks,
+    queryPool: POOLS.queries,
+    aloneMs: {},
+    runs: [],
+  }
+  for (const name of ORDER) {
+    const base = bench.configs[name]
+    const config = { ...base, env: { ...base.env, BENCH_DEFAULT_POOL: "1" } }
+    const since = Date.now()
+    let running = await startConfig(bench, config)
+    try {
+      let shop = await shopOn(bench, running)
+      result.aloneMs[name] = await completionAlone(shop, 5, `${name}-${runTag}`)
+      log(
+        `${name}: one completion alone at 0 ms, median ${Math.round(result.aloneMs[name] ?? 0)} ms`
+      )
+      const latencies = name === "manual" ? [0] : [0, result.latencyMs]
+      for (const latencyMs of latencies) {
+        for (const concurrency of concurrencyLevels) {
+          await quiesce(bench)
+          const run = await measureBurst(shop, bench.emulator, {
+            config: name,
+            latencyMs,
+            concurrency,
+            timeoutMs: HANG_MS,
+            emailTag: `${name}-${runTag}-${latencyMs}-${concurrency}`,
+            database: {
+              url: bench.db.url,
+              name: bench.database.name,
+              exclude: own ? [own.pid] : [],
+            },
+          })
+          log(describeBurst(run))
+          let restarted = false
+          if (run.hung > 0) {
+            log(`${name}: ${run.hung} completions hung; last backend lines:`)
+            process.stdout.write(`${running.backend.logs().slice(-30).join("\n")}\n`)
+            await running.backend.stop(5_000)
+            running = await startConfig(bench, config)
+            shop = await shopOn(bench, running)
+            restarted = true
+          }
+          result.runs.push({ ...run, restarted })
+        }
+      }
+    } finally {
+      const errors = stripeErrorsSince(bench.emulator, since)
+      if (errors.length > 0) {
+        results.stripeErrors[name] = [
+          ...new Set([...(results.stripeErrors[name] ?? []), ...errors]),
+        ]
+      }
+      await running.backend.stop()
+    }
+  }
+  result.measured = measuredSince(date, load)
+  return result
 }
 
 /**
@@ -394,6 +558,8 @@ function findings(r: BenchResults): string[] {
   if (w && Object.keys(w.failures).length > 0) {
     out.push(`Webhook deliveries not acknowledged with 2xx: ${JSON.stringify(w.failures)}.`)
   }
+  if (r.concurrency) out.push(...concurrencyFindings(r.concurrency))
+  out.push(...instancesFindings(r.instances))
   const m = r.memory
   if (m && m.rssGrowthPercent > 10) {
     out.push(

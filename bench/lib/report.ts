@@ -1,5 +1,6 @@
 import type { LatencyRun } from "./load"
 import type { BenchResults } from "./results"
+import { concurrencySection, instancesSection } from "./report-load"
 import { STEP_REQUESTS, STOREFRONT_STEPS } from "./shop"
 import { ratio } from "./stats"
 import { CALL_ROWS, CHECKOUT_STEPS, CHECKOUT_TARGET, callsOf } from "./targets"
@@ -384,6 +385,10 @@ export function renderMarkdown(r: BenchResults): string {
     webhookSection(r),
     "",
     memorySection(r),
+    "",
+    concurrencySection(r.concurrency),
+    "",
+    instancesSection(r.instances),
     "",
     methodSection(r),
     "",

@@ -1,5 +1,7 @@
 import type { CallsResult } from "./calls"
+import type { ConcurrencyResult } from "./concurrency"
 import type { LatencyRun, MemoryRun, ThroughputRun } from "./load"
+import type { InstancesResult } from "./report-load"
 import type { ConfigName } from "./setup"
 import type { WebhookResult } from "./webhooks"
 
@@ -50,6 +52,10 @@ export interface BenchResults {
   throughput: Partial<Record<ConfigName, ThroughputRun>>
   webhooks?: WebhookResult
   memory?: MemoryRun
+  /** Section 6: shoppers completing at once with Stripe latency, Medusa's default pool. */
+  concurrency?: ConcurrencyResult
+  /** Section 7: two server and two worker instances on one database. */
+  instances?: InstancesResult
   /** Stripe requests the emulator answered with an error, per backend (none expected). */
   stripeErrors: Partial<Record<ConfigName, string[]>>
   /** Targets the run did not meet, each with its cause. */

@@ -135,7 +135,8 @@ export const DATABASE_POOL_SIZE = 32
 
 /**
  * The app's medusa-config.js: the repository's, with a database pool of
- * {@link DATABASE_POOL_SIZE} for every backend; BENCH_MANUAL_ONLY=1 leaves only
+ * {@link DATABASE_POOL_SIZE} for every backend (Medusa's default with BENCH_DEFAULT_POOL=1);
+ * BENCH_MANUAL_ONLY=1 leaves only
  * medusa-payment-manual (the backend without any Stripe plugin).
  */
 function writeBenchConfig(app: ScratchApp): void {
@@ -144,10 +145,13 @@ function writeBenchConfig(app: ScratchApp): void {
     path.join(app.dir, "medusa-config.js"),
     [
       `const config = require(${base})`,
-      `const projectConfig = {`,
-      `  ...config.projectConfig,`,
-      `  database_extra: { ...config.projectConfig.database_extra, max: ${DATABASE_POOL_SIZE} },`,
-      `}`,
+      `const projectConfig =`,
+      `  process.env.BENCH_DEFAULT_POOL === "1"`,
+      `    ? config.projectConfig`,
+      `    : {`,
+      `        ...config.projectConfig,`,
+      `        database_extra: { ...config.projectConfig.database_extra, max: ${DATABASE_POOL_SIZE} },`,
+      `      }`,
       `const plugins =`,
       `  process.env.BENCH_MANUAL_ONLY === "1"`,
       `    ? config.plugins.filter((p) => p === "medusa-payment-manual")`,
