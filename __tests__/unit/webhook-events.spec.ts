@@ -92,21 +92,34 @@ describe("planWebhookEvent: charges and disputes", () => {
     [
       "charge.refunded",
       { id: "ch_1", object: "charge", payment_intent: "pi_9" },
-      "record_refund",
+      "reconcile",
       "pi_9",
     ],
     [
       "charge.refunded",
       { id: "ch_1", object: "charge", payment_intent: { id: "pi_8", object: "payment_intent" } },
-      "record_refund",
+      "reconcile",
       "pi_8",
     ],
     [
       "charge.dispute.created",
       { id: "dp_1", object: "dispute", payment_intent: "pi_7", charge: "ch_7" },
-      "record_dispute",
+      "reconcile",
       "pi_7",
     ],
+    ...[
+      "charge.captured",
+      "charge.refund.updated",
+      "charge.dispute.updated",
+      "charge.dispute.closed",
+      "charge.dispute.funds_withdrawn",
+      "charge.dispute.funds_reinstated",
+    ].map((type): [string, unknown, WebhookAction, string | undefined] => [
+      type,
+      { id: "obj_1", payment_intent: "pi_6" },
+      "reconcile",
+      "pi_6",
+    ]),
     [
       "charge.refunded",
       { id: "ch_2", object: "charge", payment_intent: null },
@@ -165,7 +178,13 @@ describe("HANDLED_EVENT_TYPES", () => {
   it("lists exactly the events that map to an action", () => {
     expect([...HANDLED_EVENT_TYPES].sort()).toEqual(
       [
+        "charge.captured",
+        "charge.dispute.closed",
         "charge.dispute.created",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+        "charge.refund.updated",
         "charge.refunded",
         "payment_intent.amount_capturable_updated",
         "payment_intent.canceled",

@@ -275,6 +275,13 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
         // Captured automatically at confirmation; a second capture would only fail.
         return data
       }
+      if (data.status === "canceled") {
+        throw new StripePluginError(
+          "payment_released",
+          `The authorization of ${data.id} was canceled or expired at Stripe; there is nothing to capture`,
+          "Ask the shopper to pay again, or cancel the order"
+        )
+      }
       let intent: Stripe.PaymentIntent
       try {
         intent = await this.stripe_.paymentIntents.capture(

@@ -52,8 +52,7 @@ export type WebhookAction =
   | "authorize_collection"
   | "record_failure"
   | "record_cancel"
-  | "record_refund"
-  | "record_dispute"
+  | "reconcile"
   | "ignore"
 
 /** Event types the plugin acts on: the events to select on the Stripe webhook endpoint. */
@@ -62,8 +61,14 @@ export const HANDLED_EVENT_TYPES = [
   "payment_intent.succeeded",
   "payment_intent.payment_failed",
   "payment_intent.canceled",
+  "charge.captured",
   "charge.refunded",
+  "charge.refund.updated",
   "charge.dispute.created",
+  "charge.dispute.updated",
+  "charge.dispute.closed",
+  "charge.dispute.funds_withdrawn",
+  "charge.dispute.funds_reinstated",
 ] as const
 
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number]
@@ -198,21 +203,26 @@ function planIntentEvent(type: HandledEventType, intent: Record<string, unknown>
   }
 }
 
-function planChargeEvent(
-  action: "record_refund" | "record_dispute",
-  object: Record<string, unknown>
-): WebhookPlan {
+/**
+ * Events about a charge, refund or dispute only say which intent to reconcile: the reconciler
+ * reads the truth from Stripe. Held under the intent's own lock.
+ */
+function planChargeEvent(object: Record<string, unknown>): WebhookPlan {
   const paymentIntentId = expandableId(object.payment_intent)
   if (!paymentIntentId) {
     return ignore(`${stringField(object, "id") ?? "the object"} belongs to no PaymentIntent`)
   }
   const resourceId = resourceIdOf(object)
   return {
-    action,
+    action: "reconcile",
     paymentIntentId,
     ...(resourceId ? { resourceId } : {}),
-    lockName: `payment_intent:${paymentIntentId}`,
+    lockName: paymentIntentLockName(paymentIntentId),
   }
+}
+
+export function paymentIntentLockName(paymentIntentId: string): string {
+  return `payment_intent:${paymentIntentId}`
 }
 
 /** Maps a Stripe event to what the plugin does with it. Pure: reads nothing but the event. */
@@ -232,10 +242,15 @@ export function planWebhookEvent(event: WebhookEventLike): WebhookPlan {
       return object.object === undefined || object.object === "payment_intent"
         ? planIntentEvent(event.type, object)
         : ignore(`${event.type} carries a ${String(object.object)}, not a payment_intent`)
+    case "charge.captured":
     case "charge.refunded":
-      return planChargeEvent("record_refund", object)
+    case "charge.refund.updated":
     case "charge.dispute.created":
-      return planChargeEvent("record_dispute", object)
+    case "charge.dispute.updated":
+    case "charge.dispute.closed":
+    case "charge.dispute.funds_withdrawn":
+    case "charge.dispute.funds_reinstated":
+      return planChargeEvent(object)
   }
 }
 

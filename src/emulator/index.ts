@@ -363,6 +363,11 @@ export class StripeEmulator {
     return clone(this.disputeService.create(chargeOrIntentId, options))
   }
 
+  /** The bank's decision on a dispute: funds reinstated (`won`) or kept by the cardholder. */
+  async closeDispute(id: string, outcome: "won" | "lost"): Promise<Stripe.Dispute> {
+    return clone(this.disputeService.close(id, outcome))
+  }
+
   /** A refund made in the Dashboard: no metadata, no API request behind its events. */
   async refundFromDashboard(intentId: string, amount?: number): Promise<Stripe.Refund> {
     return clone(this.refundService.fromDashboard(intentId, amount))

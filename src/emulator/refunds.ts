@@ -341,6 +341,34 @@ export class Disputes {
     this.store.disputes.set(id, dispute)
     charge.disputed = true
     this.core.emit("charge.dispute.created", dispute, NO_REQUEST)
+    this.core.emit("charge.dispute.funds_withdrawn", dispute, NO_REQUEST)
+    return dispute
+  }
+
+  /**
+   * The bank decides: `won` gives the withdrawn funds back to the merchant, `lost` keeps them
+   * with the cardholder.
+   */
+  close(id: string, outcome: "won" | "lost"): Stripe.Dispute {
+    const dispute = this.retrieve(id)
+    if (dispute.status === "won" || dispute.status === "lost") {
+      throw new EmulatorControlError(`Dispute ${id} is already closed (${dispute.status})`)
+    }
+    const previous = { status: dispute.status }
+    dispute.status = outcome
+    if (outcome === "won") {
+      const transactionId = this.charges.book(
+        id,
+        dispute.amount,
+        dispute.currency,
+        "adjustment",
+        `Chargeback reversal for ${String(dispute.charge)}`
+      )
+      const transaction = this.store.balanceTransactions.get(transactionId)
+      if (transaction) dispute.balance_transactions = [...dispute.balance_transactions, transaction]
+      this.core.emit("charge.dispute.funds_reinstated", dispute, NO_REQUEST)
+    }
+    this.core.emit("charge.dispute.closed", dispute, NO_REQUEST, previous)
     return dispute
   }
 

@@ -8,6 +8,7 @@ import type {
   OrderService,
   PaymentCollectionService,
   PaymentProviderService,
+  SwapService,
 } from "@medusajs/medusa"
 import type { PaymentRepository } from "@medusajs/medusa/dist/repositories/payment"
 import type { RefundRepository } from "@medusajs/medusa/dist/repositories/refund"
@@ -51,27 +52,16 @@ import {
 import { LOCK_WAIT_MS } from "../core/webhook-lock"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { eventIntakeFor, type RecordedEvent } from "../core/webhook-intake"
+import { MedusaTableBooks } from "../reconcile/medusa-books"
+import { PaymentIntentReconciler } from "../reconcile/reconciler"
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
-
-/** Marks refunds recorded from Stripe in Medusa's `refund.idempotency_key`. */
-const REFUND_KEY_PREFIX = "stripe-refund:"
-
-export const DASHBOARD_REFUND_NOTE = "refunded in Stripe"
-
-/** Order metadata key under which a dispute is noted. */
-export const DISPUTE_METADATA_KEY = "stripe_dispute"
 
 export const MISSING_SECRET_MESSAGE =
   'medusa-stripe-payments: option "webhook_secret" is not set, so Stripe webhooks cannot be verified. Set it (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of the Stripe webhook endpoint for POST /stripe/hooks.'
 
-/** Ids of the Stripe refunds a payment's data says Medusa has booked. */
-function bookedRefundIds(data: Record<string, unknown>): string[] {
-  try {
-    return (parseSessionData(data).refunds ?? []).map((refund) => refund.id)
-  } catch {
-    return []
-  }
+function assertNever(value: never): never {
+  throw new Error(`Unhandled webhook action ${JSON.stringify(value)}`)
 }
 
 function sleep(ms: number): Promise<void> {
@@ -110,14 +100,6 @@ export class ForeignResourceError extends Error {
     this.name = "ForeignResourceError"
   }
 }
-
-/**
- * How long a refund the plugin made may be missing from Medusa's books before it is recorded
- * from Stripe: Medusa books it in the transaction that asked for it, which may still be open
- * when Stripe's event arrives; a refund still missing after this was made by a transaction that
- * rolled back, and nothing else would ever record it.
- */
-export const PLUGIN_REFUND_GRACE_MS = 30_000
 
 /** Raised when processing cannot finish yet; the event is tried again later. */
 export class WebhookNotReadyError extends Error {
@@ -445,7 +427,7 @@ export default class StripeWebhookHandlerService {
       const attempt = attemptOfDelivery(attempts, job.base_attempts)
       try {
         await this.assertOwnResource(plan)
-        const detail = await this.run(plan, job)
+        const detail = await this.run(plan)
         await lease.client.query(
           `UPDATE stripe_webhook_event
            SET status = 'processed', processed_at = now(), last_error = NULL, updated_at = now()
@@ -534,28 +516,74 @@ export default class StripeWebhookHandlerService {
     }
   }
 
-  protected async run(plan: WebhookPlan, job: WebhookJob): Promise<string> {
+  protected async run(plan: WebhookPlan): Promise<string> {
     const resourceId = plan.resourceId ?? ""
     const paymentIntentId = plan.paymentIntentId ?? ""
     switch (plan.action) {
       case "complete_cart":
-        return this.completeCart(resourceId, await this.currentIntent(paymentIntentId, resourceId))
+        return this.withReconciliation(
+          paymentIntentId,
+          await this.completeCart(resourceId, await this.currentIntent(paymentIntentId, resourceId))
+        )
       case "authorize_collection":
-        return this.authorizeCollection(
-          resourceId,
-          await this.currentIntent(paymentIntentId, resourceId)
+        return this.withReconciliation(
+          paymentIntentId,
+          await this.authorizeCollection(
+            resourceId,
+            await this.currentIntent(paymentIntentId, resourceId)
+          )
         )
       case "record_failure":
         return this.recordSessionOutcome(resourceId, paymentIntentId, "error")
       case "record_cancel":
-        return this.recordSessionOutcome(resourceId, paymentIntentId, "canceled")
-      case "record_refund":
-        return this.recordRefunds(paymentIntentId, job.object as unknown as Stripe.Charge)
-      case "record_dispute":
-        return this.recordDispute(paymentIntentId, job.object as unknown as Stripe.Dispute)
+        return this.withReconciliation(
+          paymentIntentId,
+          await this.recordSessionOutcome(resourceId, paymentIntentId, "canceled")
+        )
+      case "reconcile":
+        return this.withReconciliation(paymentIntentId)
       case "ignore":
         return "ignored"
     }
+    return assertNever(plan.action)
+  }
+
+  /** The reconciler of one intent, on Medusa's tables and services. */
+  reconciler(): PaymentIntentReconciler {
+    const swaps = this.resolve<SwapService>("swapService")
+    const providers = this.resolve<PaymentProviderService>("paymentProviderService")
+    return new PaymentIntentReconciler({
+      stripe: this.stripe,
+      logger: this.logger,
+      books: new MedusaTableBooks({
+        manager: this.manager,
+        logger: this.logger,
+        orderService: this.resolve<OrderService>("orderService"),
+        eventBusService: this.resolve<EventBusService>("eventBusService"),
+        paymentRepository: this.resolve<typeof PaymentRepository>("paymentRepository"),
+        refundRepository: this.resolve<typeof RefundRepository>("refundRepository"),
+        processSwapDifference: (swapId) =>
+          this.retryTransient(() => swaps.processDifference(swapId)),
+        capturePayment: (paymentId) =>
+          this.retryTransient(() => providers.capturePayment({ id: paymentId })),
+      }),
+    })
+  }
+
+  /**
+   * Makes Medusa's books about the intent match Stripe (see `reconcile/`). A difference Medusa
+   * may still settle itself (a refund whose request is still running) makes the event wait.
+   */
+  protected async withReconciliation(paymentIntentId: string, done?: string): Promise<string> {
+    const report = await this.reconciler().call(paymentIntentId)
+    if (report.waiting.length > 0) {
+      throw new WebhookNotReadyError(report.waiting.join("; "))
+    }
+    return (
+      [done, ...report.fixed, ...report.flagged.map((issue) => `flagged: ${issue}`)]
+        .filter(Boolean)
+        .join("; ") || `${paymentIntentId} agrees with Medusa's books`
+    )
   }
 
   /**
@@ -595,23 +623,9 @@ export default class StripeWebhookHandlerService {
       }
       created = true
     }
-    const payments = await this.paymentsOfIntent(intent.id)
-    if (!payments.some((payment) => payment.order_id === order.id)) {
-      // Paid twice, e.g. with another method after this one: the merchant has to give it back.
-      this.logger.warn(
-        `medusa-stripe-payments: PaymentIntent ${intent.id} (${intent.status}) belongs to cart ${cartId}, but order ${order.id} was paid otherwise; cancel or refund it in Stripe`
-      )
-      return `order ${order.id} of cart ${cartId} does not hold ${intent.id}`
-    }
-    const captured = await this.markCapturedIfSucceeded(order, intent)
-    return [
-      created
-        ? `created order ${order.id} for cart ${cartId}`
-        : `order ${order.id} exists for cart ${cartId}`,
-      captured ? "marked its payment captured" : undefined,
-    ]
-      .filter(Boolean)
-      .join(", ")
+    return created
+      ? `created order ${order.id} for cart ${cartId}`
+      : `order ${order.id} exists for cart ${cartId}`
   }
 
   protected async findOrderByCart(cartId: string): Promise<OrderRow | undefined> {
@@ -715,66 +729,6 @@ export default class StripeWebhookHandlerService {
     }
   }
 
-  /**
-   * When Stripe reports the intent succeeded and Medusa's payment is not captured, records the
-   * capture. The payment's data first takes the intent's status, so the processor's
-   * `capturePayment` sees `succeeded` and does not call Stripe a second time.
-   */
-  protected async markCapturedIfSucceeded(
-    order: OrderRow,
-    intent: Stripe.PaymentIntent
-  ): Promise<boolean> {
-    if (intent.status !== "succeeded" || order.status === "canceled") {
-      return false
-    }
-    const payment = (await this.paymentsOfIntent(intent.id)).find((p) => p.order_id === order.id)
-    if (!payment || payment.captured_at || payment.canceled_at) {
-      return false
-    }
-    await this.syncPaymentWithCapture(payment, intent)
-    await this.retryTransient(() =>
-      this.resolve<OrderService>("orderService").capturePayment(order.id)
-    )
-    const [after] = (await this.manager.query(`SELECT captured_at FROM payment WHERE id = $1`, [
-      payment.id,
-    ])) as { captured_at: Date | null }[]
-    if (!after?.captured_at) {
-      throw new Error(`Order ${order.id}: Medusa did not record the capture of ${intent.id}`)
-    }
-    return true
-  }
-
-  private async syncPaymentWithCapture(
-    payment: PaymentRow,
-    intent: Stripe.PaymentIntent
-  ): Promise<void> {
-    const previous = parseSessionData(payment.data)
-    if (previous.status === "succeeded") {
-      return
-    }
-    const data = {
-      ...previous,
-      status: "succeeded" as const,
-      ...(typeof intent.amount_received === "number" && intent.amount_received > 0
-        ? { amount_received: intent.amount_received }
-        : {}),
-      synced_at: Date.now(),
-    }
-    await this.manager.query(`UPDATE payment SET data = $2, updated_at = now() WHERE id = $1`, [
-      payment.id,
-      JSON.stringify(data),
-    ])
-  }
-
-  protected async paymentsOfIntent(paymentIntentId: string): Promise<PaymentRow[]> {
-    return (await this.manager.query(
-      `SELECT id, order_id, cart_id, amount, amount_refunded, currency_code, data, captured_at, canceled_at
-       FROM payment WHERE provider_id = ANY($1) AND data->>'id' = $2
-       ORDER BY created_at`,
-      [STRIPE_PROVIDER_IDS, paymentIntentId]
-    )) as PaymentRow[]
-  }
-
   // -----------------------------------------------------------------------------------------
   // authorize_collection
 
@@ -803,16 +757,6 @@ export default class StripeWebhookHandlerService {
         )
       }
       detail = `authorized session ${session.id} of ${collectionId}`
-    }
-    if (intent.status === "succeeded") {
-      const payment = (await this.paymentsOfIntent(intent.id))[0]
-      if (payment && !payment.captured_at && !payment.canceled_at) {
-        await this.syncPaymentWithCapture(payment, intent)
-        await this.resolve<PaymentProviderService>("paymentProviderService").capturePayment({
-          id: payment.id,
-        })
-        detail += `, marked payment ${payment.id} captured`
-      }
     }
     return detail
   }
@@ -864,187 +808,5 @@ export default class StripeWebhookHandlerService {
     return updated.length > 0
       ? `payment session ${updated.join(", ")} of ${resourceId} is ${outcome}${reason && outcome === "error" ? ` (${reason})` : ""}`
       : `no open payment session of ${resourceId} holds ${paymentIntentId}`
-  }
-
-  // -----------------------------------------------------------------------------------------
-  // record_refund
-
-  /**
-   * Books on the order every refund of the intent that Medusa's books do not hold yet, whoever
-   * made it: the Stripe dashboard, a dispute, or the plugin itself when the Medusa transaction
-   * that asked for it rolled back after Stripe refunded. A refund is in the books once its id is
-   * in the payment's data, where the plugin's own refunds and those recorded here are kept.
-   */
-  async recordRefunds(paymentIntentId: string, charge: Stripe.Charge): Promise<string> {
-    if (!charge.captured) {
-      // Canceling an uncaptured intent releases the authorization; no money went back.
-      return `authorization of ${paymentIntentId} released; nothing was refunded`
-    }
-    const payments = await this.paymentsOfIntent(paymentIntentId)
-    const payment = payments.find((p) => p.order_id)
-    if (!payment?.order_id) {
-      if (payments.length === 0) {
-        // A session deleted or replaced before any order: its money went back and no Medusa
-        // payment ever rested on it.
-        return `no Medusa payment rests on ${paymentIntentId}; nothing to record`
-      }
-      throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)
-    }
-    const booked = new Set(bookedRefundIds(payment.data))
-    const refunds = await this.refundsOf(paymentIntentId, charge)
-    const recorded: string[] = []
-    const awaited: string[] = []
-    for (const refund of refunds) {
-      if (refund.status === "failed" || refund.status === "canceled" || booked.has(refund.id)) {
-        continue
-      }
-      if (isPluginRefund(refund) && Date.now() - refund.created * 1000 < PLUGIN_REFUND_GRACE_MS) {
-        awaited.push(refund.id)
-        continue
-      }
-      if (await this.recordRefund(payment.id, refund)) {
-        recorded.push(refund.id)
-      }
-    }
-    if (awaited.length > 0) {
-      throw new WebhookNotReadyError(
-        `refund ${awaited.join(", ")} of ${paymentIntentId} is not in Medusa's books yet; the request that made it may still be running`
-      )
-    }
-    return recorded.length > 0
-      ? `recorded ${recorded.join(", ")} on order ${payment.order_id}`
-      : `no refund of ${paymentIntentId} to record`
-  }
-
-  private async refundsOf(
-    paymentIntentId: string,
-    charge: Stripe.Charge
-  ): Promise<Stripe.Refund[]> {
-    const embedded = charge.refunds
-    if (embedded && Array.isArray(embedded.data) && !embedded.has_more) {
-      return embedded.data
-    }
-    const refunds: Stripe.Refund[] = []
-    for await (const refund of this.stripe.refunds.list({
-      payment_intent: paymentIntentId,
-      limit: 100,
-    })) {
-      refunds.push(refund)
-    }
-    return refunds
-  }
-
-  /** Records one refund in one transaction; false when it is on the order already. */
-  private async recordRefund(paymentId: string, refund: Stripe.Refund): Promise<boolean> {
-    const key = `${REFUND_KEY_PREFIX}${refund.id}`
-    return this.retryTransient(() =>
-      this.manager.transaction(async (tx) => {
-        const existing = (await tx.query(`SELECT id FROM refund WHERE idempotency_key = $1`, [
-          key,
-        ])) as unknown[]
-        if (existing.length > 0) {
-          return false
-        }
-        const paymentRepo = tx.withRepository(
-          this.resolve<typeof PaymentRepository>("paymentRepository")
-        )
-        const refundRepo = tx.withRepository(
-          this.resolve<typeof RefundRepository>("refundRepository")
-        )
-        const payment = await paymentRepo.findOne({
-          where: { id: paymentId },
-          lock: { mode: "pessimistic_write" },
-        })
-        if (!payment?.order_id) {
-          throw new WebhookNotReadyError(`Payment ${paymentId} belongs to no order`)
-        }
-        const amount = fromStripeAmount(refund.amount, refund.currency)
-        payment.amount_refunded = (payment.amount_refunded ?? 0) + amount
-        try {
-          payment.data = withRefund(parseSessionData(payment.data), refund)
-        } catch {
-          // Data the plugin cannot read is left as it is; the refund row is what counts.
-        }
-        await paymentRepo.save(payment)
-        const created = await refundRepo.save(
-          refundRepo.create({
-            payment_id: payment.id,
-            order_id: payment.order_id,
-            amount,
-            reason: "other",
-            note: DASHBOARD_REFUND_NOTE,
-            idempotency_key: key,
-            metadata: { stripe_refund_id: refund.id },
-          })
-        )
-        await this.updateOrderPaymentStatus(tx, payment.order_id)
-        const [order] = (await tx.query(`SELECT no_notification FROM "order" WHERE id = $1`, [
-          payment.order_id,
-        ])) as { no_notification: boolean | null }[]
-        await this.resolve<EventBusService>("eventBusService")
-          .withTransaction(tx)
-          .emit("order.refund_created", {
-            id: payment.order_id,
-            refund_id: created.id,
-            no_notification: order?.no_notification ?? undefined,
-          })
-        return true
-      })
-    )
-  }
-
-  /** The order's payment status after a refund, as `OrderService.createRefund` sets it. */
-  private async updateOrderPaymentStatus(tx: EntityManager, orderId: string): Promise<void> {
-    const order = await this.resolve<OrderService>("orderService")
-      .withTransaction(tx)
-      .retrieveWithTotals(orderId, { relations: ["payments"] })
-    let status: string | undefined
-    if (order.paid_total > 0 && order.refunded_total >= order.paid_total) {
-      status = "refunded"
-    } else if (order.refunded_total > 0 && order.refundable_amount > 0) {
-      status = "partially_refunded"
-    }
-    if (status && status !== order.payment_status) {
-      await tx.query(`UPDATE "order" SET payment_status = $2, updated_at = now() WHERE id = $1`, [
-        orderId,
-        status,
-      ])
-    }
-  }
-
-  // -----------------------------------------------------------------------------------------
-  // record_dispute
-
-  async recordDispute(paymentIntentId: string, dispute: Stripe.Dispute): Promise<string> {
-    const payment = (await this.paymentsOfIntent(paymentIntentId)).find((p) => p.order_id)
-    if (!payment?.order_id) {
-      throw new WebhookNotReadyError(`No order holds a payment for ${paymentIntentId} yet`)
-    }
-    const currency = typeof dispute.currency === "string" ? dispute.currency : payment.currency_code
-    const note = {
-      id: dispute.id,
-      status: dispute.status,
-      reason: dispute.reason,
-      amount:
-        typeof dispute.amount === "number" ? fromStripeAmount(dispute.amount, currency) : null,
-      currency,
-      charge: typeof dispute.charge === "string" ? dispute.charge : (dispute.charge?.id ?? null),
-      payment_intent: paymentIntentId,
-      created_at:
-        typeof dispute.created === "number" ? new Date(dispute.created * 1000).toISOString() : null,
-      evidence_due_by:
-        typeof dispute.evidence_details?.due_by === "number"
-          ? new Date(dispute.evidence_details.due_by * 1000).toISOString()
-          : null,
-    }
-    await this.manager.query(
-      `UPDATE "order" SET metadata = COALESCE(metadata, '{}'::jsonb) || $2::jsonb, updated_at = now()
-       WHERE id = $1`,
-      [payment.order_id, JSON.stringify({ [DISPUTE_METADATA_KEY]: note })]
-    )
-    this.logger.warn(
-      `medusa-stripe-payments: order ${payment.order_id} is disputed in Stripe (${dispute.id}, reason ${dispute.reason}); answer it in the Stripe dashboard`
-    )
-    return `noted dispute ${dispute.id} on order ${payment.order_id}`
   }
 }

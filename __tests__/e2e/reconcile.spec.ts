@@ -1,0 +1,214 @@
+import Stripe from "stripe"
+import {
+  bootE2E,
+  checkout,
+  completeCart,
+  emulatorOf,
+  findRegion,
+  waitFor,
+  type Cart,
+  type E2E,
+  type Order,
+} from "../support"
+
+jest.setTimeout(120_000)
+
+interface PaymentRow {
+  id: string
+  amount: number
+  captured_at: Date | null
+  canceled_at: Date | null
+}
+
+interface OrderRow {
+  payment_status: string
+  metadata: Record<string, unknown> | null
+}
+
+/**
+ * Money that moves at Stripe without Medusa asking (the dashboard, the bank, a method that
+ * settles days later): Medusa's books follow, with webhooks on as in production.
+ */
+describe("reconciliation: Medusa's books follow what Stripe holds", () => {
+  let e2e: E2E
+  let stripe: Stripe
+
+  beforeAll(async () => {
+    e2e = await bootE2E({ emulator: true })
+    const { host, port, protocol } = emulatorOf(e2e).stripeConfig()
+    // What the merchant does in the Stripe dashboard, with the account's own key.
+    stripe = new Stripe(e2e.secrets.apiKey, { host, port, protocol })
+  }, 180_000)
+
+  afterAll(async () => {
+    await e2e?.shutdown()
+  })
+
+  const emulator = () => emulatorOf(e2e)
+
+  const intentIdOf = (cart: Cart): string => {
+    const id = cart.payment_session?.data.id
+    if (typeof id !== "string") throw new Error(`Cart ${cart.id} has no Stripe payment session`)
+    return id
+  }
+
+  const authorizedOrder = async (): Promise<{ order: Order; intentId: string }> => {
+    const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
+    const intentId = intentIdOf(cart)
+    await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+    const completed = await completeCart(e2e.store, cart.id)
+    if (completed.type !== "order") throw new Error(`No order: ${JSON.stringify(completed)}`)
+    return { order: completed.data, intentId }
+  }
+
+  const paymentOf = (orderId: string) =>
+    e2e.db.one<PaymentRow>(
+      `SELECT id, amount, captured_at, canceled_at FROM payment WHERE order_id = $1`,
+      [orderId]
+    )
+
+  const orderRow = (orderId: string) =>
+    e2e.db.one<OrderRow>(`SELECT payment_status, metadata FROM "order" WHERE id = $1`, [orderId])
+
+  const issuesOf = (order: OrderRow | undefined): string[] => {
+    const note = order?.metadata?.stripe_reconciliation as { issues?: string[] } | undefined
+    return note?.issues ?? []
+  }
+
+  it("books a partial capture made in the Stripe dashboard for what Stripe received", async () => {
+    const { order, intentId } = await authorizedOrder()
+    await stripe.paymentIntents.capture(intentId, { amount_to_capture: 2000 })
+
+    const payment = await waitFor(
+      async () => {
+        const row = await paymentOf(order.id)
+        return row?.captured_at ? row : undefined
+      },
+      { timeoutMs: 20_000, description: "the dashboard capture in Medusa" }
+    )
+    expect(payment.amount).toBe(2000)
+    const row = await orderRow(order.id)
+    expect(row?.payment_status).toBe("captured")
+    expect(issuesOf(row).join("\n")).toMatch(/captured in part at Stripe \(20.00 EUR of /)
+  })
+
+  it("cancels the payment of an authorization canceled in Stripe, saying why", async () => {
+    const { order, intentId } = await authorizedOrder()
+    await stripe.paymentIntents.cancel(intentId, { cancellation_reason: "fraudulent" })
+
+    const payment = await waitFor(
+      async () => {
+        const row = await paymentOf(order.id)
+        return row?.canceled_at ? row : undefined
+      },
+      { timeoutMs: 20_000, description: "the released authorization in Medusa" }
+    )
+    expect(payment.captured_at).toBeNull()
+    const row = await orderRow(order.id)
+    expect(row?.payment_status).toBe("canceled")
+    expect(issuesOf(row).join("\n")).toContain("canceled at Stripe (fraudulent)")
+    // The admin's capture no longer reaches Stripe, and the order keeps saying why.
+    emulator().resetCounters()
+    await e2e.admin.request("POST", `/admin/orders/${order.id}/capture`)
+    expect(emulator().counters()["POST /v1/payment_intents/:id/capture"] ?? 0).toBe(0)
+    expect((await paymentOf(order.id))?.captured_at).toBeNull()
+    expect(issuesOf(await orderRow(order.id)).join("\n")).toContain("no payment left to capture")
+  })
+
+  it("books a dispute lost by the merchant, and notes each step on the order", async () => {
+    const { order, intentId } = await authorizedOrder()
+    await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+    const dispute = await emulator().createDispute(intentId, { reason: "product_not_received" })
+    await waitFor(
+      async () => {
+        const row = await orderRow(order.id)
+        const notes = row?.metadata?.stripe_disputes as Record<string, { status: string }>
+        return notes?.[dispute.id]?.status === "needs_response" ? row : undefined
+      },
+      { timeoutMs: 20_000, description: "the open dispute on the order" }
+    )
+    await emulator().closeDispute(dispute.id, "lost")
+
+    const refund = await waitFor(
+      () =>
+        e2e.db.one<{ amount: number; note: string }>(
+          `SELECT amount, note FROM refund WHERE order_id = $1 AND idempotency_key = $2`,
+          [order.id, `stripe-dispute:${dispute.id}`]
+        ),
+      { timeoutMs: 20_000, description: "the lost dispute booked on the order" }
+    )
+    expect(refund).toEqual({ amount: order.total, note: "dispute lost in Stripe" })
+    const row = await orderRow(order.id)
+    expect(row?.payment_status).toBe("refunded")
+    expect(row?.metadata?.stripe_disputes).toMatchObject({
+      [dispute.id]: { status: "lost", funds_withdrawn: true, funds_reinstated: false },
+    })
+  })
+
+  it("notes a dispute won, with its funds reinstated, and books nothing", async () => {
+    const { order, intentId } = await authorizedOrder()
+    await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+    const dispute = await emulator().createDispute(intentId)
+    await emulator().closeDispute(dispute.id, "won")
+    const row = await waitFor(
+      async () => {
+        const found = await orderRow(order.id)
+        const notes = found?.metadata?.stripe_disputes as Record<string, { status: string }>
+        return notes?.[dispute.id]?.status === "won" ? found : undefined
+      },
+      { timeoutMs: 20_000, description: "the won dispute on the order" }
+    )
+    expect(row.metadata?.stripe_disputes).toMatchObject({
+      [dispute.id]: { funds_withdrawn: true, funds_reinstated: true },
+    })
+    expect(row.payment_status).toBe("captured")
+    expect(await e2e.db.count(`SELECT count(*) FROM refund WHERE order_id = $1`, [order.id])).toBe(
+      0
+    )
+  })
+
+  it("gives back a SEPA debit that settled after the cart was paid by card in another currency", async () => {
+    const cart = await checkout(e2e.store, { region: "eur", provider: "stripe-sepa-debit" })
+    const sepaIntent = intentIdOf(cart)
+    await emulator().confirmPaymentIntent(sepaIntent, { payment_method: "pm_sepa_debit" })
+    expect(emulator().paymentIntent(sepaIntent)?.status).toBe("processing")
+
+    // The shopper moves the cart to the US store and pays by card there.
+    const usd = await findRegion(e2e.store, "usd")
+    await e2e.store.post(`/store/carts/${cart.id}`, {
+      region_id: usd.id,
+      shipping_address: { country_code: usd.countries[0].iso_2 },
+    })
+    const { shipping_options } = await e2e.store.get<{ shipping_options: { id: string }[] }>(
+      `/store/shipping-options/${cart.id}`
+    )
+    await e2e.store.post(`/store/carts/${cart.id}/shipping-methods`, {
+      option_id: shipping_options[0].id,
+    })
+    await e2e.store.post(`/store/carts/${cart.id}/payment-sessions`)
+    const { cart: byCard } = await e2e.store.post<{ cart: Cart }>(
+      `/store/carts/${cart.id}/payment-session`,
+      { provider_id: "stripe" }
+    )
+    await emulator().confirmPaymentIntent(intentIdOf(byCard), { payment_method: "pm_card_visa" })
+    const completed = await completeCart(e2e.store, cart.id)
+    expect(completed.type).toBe("order")
+
+    // Days later the SEPA debit settles: Stripe holds money no Medusa payment rests on.
+    await emulator().settleProcessing(sepaIntent, { succeed: true })
+
+    const refund = await waitFor(
+      () =>
+        emulator()
+          .refunds()
+          .find((entry) => entry.payment_intent === sepaIntent),
+      { timeoutMs: 20_000, description: "the settled SEPA debit given back" }
+    )
+    expect(refund).toMatchObject({ amount: cart.total, status: "succeeded" })
+    expect(refund.metadata?.medusa_reason).toContain("completed with another payment")
+    expect(e2e.backend.logs().join("\n")).toContain(`of ${sepaIntent}`)
+    expect(
+      await e2e.db.count(`SELECT count(*) FROM payment WHERE data->>'id' = $1`, [sepaIntent])
+    ).toBe(0)
+  })
+})
