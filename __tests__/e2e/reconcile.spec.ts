@@ -79,15 +79,17 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     const { order, intentId } = await authorizedOrder()
     await stripe.paymentIntents.capture(intentId, { amount_to_capture: 2000 })
 
-    const payment = await waitFor(
+    // Booked, then flagged on the order: wait for the flag, the last step.
+    const row = await waitFor(
       async () => {
-        const row = await paymentOf(order.id)
-        return row?.captured_at ? row : undefined
+        const found = await orderRow(order.id)
+        return issuesOf(found).length > 0 ? found : undefined
       },
       { timeoutMs: 20_000, description: "the dashboard capture in Medusa" }
     )
-    expect(payment.amount).toBe(2000)
-    const row = await orderRow(order.id)
+    const payment = await paymentOf(order.id)
+    expect(payment?.captured_at).not.toBeNull()
+    expect(payment?.amount).toBe(2000)
     expect(row?.payment_status).toBe("captured")
     expect(issuesOf(row).join("\n")).toMatch(/captured in part at Stripe \(20.00 EUR of /)
   })
@@ -96,15 +98,16 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     const { order, intentId } = await authorizedOrder()
     await stripe.paymentIntents.cancel(intentId, { cancellation_reason: "fraudulent" })
 
-    const payment = await waitFor(
+    const row = await waitFor(
       async () => {
-        const row = await paymentOf(order.id)
-        return row?.canceled_at ? row : undefined
+        const found = await orderRow(order.id)
+        return issuesOf(found).length > 0 ? found : undefined
       },
       { timeoutMs: 20_000, description: "the released authorization in Medusa" }
     )
-    expect(payment.captured_at).toBeNull()
-    const row = await orderRow(order.id)
+    const payment = await paymentOf(order.id)
+    expect(payment?.canceled_at).not.toBeNull()
+    expect(payment?.captured_at).toBeNull()
     expect(row?.payment_status).toBe("canceled")
     expect(issuesOf(row).join("\n")).toContain("canceled at Stripe (fraudulent)")
     // The admin's capture no longer reaches Stripe, and the order keeps saying why.

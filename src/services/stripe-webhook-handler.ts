@@ -15,9 +15,8 @@ import type { RefundRepository } from "@medusajs/medusa/dist/repositories/refund
 import type Stripe from "stripe"
 import type { EntityManager } from "typeorm"
 import { PROVIDER_IDS } from "../constants"
-import { fromStripeAmount } from "../core/amounts"
 import { readCartTotal, withCartTotal, type CartTotalsReader } from "../core/cart-totals"
-import { parseSessionData, toSessionData, withRefund } from "../core/session-data"
+import { parseSessionData, toSessionData } from "../core/session-data"
 import { toSessionStatus } from "../core/status-mapping"
 import { stripeClientFor } from "../core/stripe-client"
 import {
@@ -29,7 +28,6 @@ import {
   WEBHOOK_RECEIVED_EVENT,
   attemptOfDelivery,
   isFinalAttempt,
-  isPluginRefund,
   isTransientDatabaseError,
   lostEventAge,
   nextRoundDelay,
@@ -113,18 +111,6 @@ export type WebhookOutcome =
   | { status: "processed"; detail: string }
   | { status: "duplicate" }
   | { status: "ignored"; reason?: string }
-
-interface PaymentRow {
-  id: string
-  order_id: string | null
-  cart_id: string | null
-  amount: number
-  amount_refunded: number
-  currency_code: string
-  data: Record<string, unknown>
-  captured_at: Date | null
-  canceled_at: Date | null
-}
 
 interface SessionRow {
   id: string
@@ -521,9 +507,10 @@ export default class StripeWebhookHandlerService {
     const paymentIntentId = plan.paymentIntentId ?? ""
     switch (plan.action) {
       case "complete_cart":
+        await this.currentIntent(paymentIntentId, resourceId)
         return this.withReconciliation(
           paymentIntentId,
-          await this.completeCart(resourceId, await this.currentIntent(paymentIntentId, resourceId))
+          await this.completeCart(resourceId, paymentIntentId)
         )
       case "authorize_collection":
         return this.withReconciliation(
@@ -605,14 +592,21 @@ export default class StripeWebhookHandlerService {
   // complete_cart
 
   /**
-   * Turns an authorized (or captured) intent into the cart's order, unless the order exists
-   * already; then marks a captured intent's payment captured without asking Stripe again.
-   * The caller holds the cart's lock, which the shopper's completion request takes too.
+   * Turns the cart into its order, unless the order exists already or the cart's selected
+   * session holds another intent (then the reconciler decides what becomes of this one's
+   * money). The caller holds the cart's lock, which the shopper's completion request takes too.
    */
-  async completeCart(cartId: string, intent: Stripe.PaymentIntent): Promise<string> {
+  async completeCart(cartId: string, paymentIntentId: string): Promise<string> {
     let order = await this.findOrderByCart(cartId)
     let created = false
     if (!order) {
+      const selected = (await this.manager.query(
+        `SELECT 1 FROM payment_session WHERE cart_id = $1 AND is_selected AND data->>'id' = $2`,
+        [cartId, paymentIntentId]
+      )) as unknown[]
+      if (selected.length === 0) {
+        return `the selected payment session of cart ${cartId} does not hold ${paymentIntentId}`
+      }
       const kind = await this.retryTransient(() => this.runCartCompletion(cartId))
       if (kind === "swap") {
         return `completed the swap of cart ${cartId}`
