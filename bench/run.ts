@@ -9,6 +9,7 @@
  *                                  A run of only concurrency and/or instances rewrites just their
  *                                  blocks in bench/RESULTS.md and keeps the other sections.
  *   BENCH_CONCURRENCY_LEVELS=8,16,32,64   shoppers completing at once (section 6)
+ *   BENCH_CONCURRENCY_CONFIGS=manual,official,ours   the backends of section 6
  *   BENCH_INSTANCE_CHECKOUTS=200   shoppers of the four-instance run (section 7)
  *   BENCH_CHECKOUTS, BENCH_THROUGHPUT_CHECKOUTS (per round), BENCH_THROUGHPUT_ROUNDS,
  *   BENCH_MEMORY_CHECKOUTS, BENCH_WEBHOOK_DELIVERIES       override the sample sizes
@@ -158,6 +159,9 @@ const settings: BenchSettings = {
 const concurrencyLevels = (process.env.BENCH_CONCURRENCY_LEVELS ?? (quick ? "4,8" : "8,16,32,64"))
   .split(",")
   .map(Number)
+const concurrencyConfigs = (process.env.BENCH_CONCURRENCY_CONFIGS ?? ORDER.join(","))
+  .split(",")
+  .filter((name): name is ConfigName => (ORDER as readonly string[]).includes(name))
 const instanceCheckouts = envNumber("BENCH_INSTANCE_CHECKOUTS", quick ? 24 : 200)
 /** A completion without an answer by then counts as hung. */
 const HANG_MS = 60_000
@@ -450,7 +454,7 @@ async function measureConcurrency(
     aloneMs: {},
     runs: [],
   }
-  for (const name of ORDER) {
+  for (const name of concurrencyConfigs) {
     const base = bench.configs[name]
     const config = { ...base, env: { ...base.env, BENCH_DEFAULT_POOL: "1" } }
     const since = Date.now()
@@ -478,6 +482,11 @@ async function measureConcurrency(
             },
           })
           log(describeBurst(run))
+          if (run.fiveHundreds > 0) {
+            const lines = running.backend.logs().filter((line) => /error|could not/i.test(line))
+            log(`${name}: ${run.fiveHundreds} answers 5xx; the backend's last error lines:`)
+            process.stdout.write(`${lines.slice(-10).join("\n")}\n`)
+          }
           let restarted = false
           if (run.hung > 0) {
             log(`${name}: ${run.hung} completions hung; last backend lines:`)

@@ -533,7 +533,10 @@ export async function runMultiInstanceCheckouts(
     webhookEvents[row.status] = Number(row.n)
   }
   const errorLogs = [...servers, ...cluster.workers]
-    .flatMap((b) => b.logs().map((line) => `[pid ${b.pid}] ${line}`))
+    .flatMap((b) =>
+      // eslint-disable-next-line no-control-regex
+      b.logs().map((line) => `[pid ${b.pid}] ${line.replace(/\x1b\[[0-9;]*m/g, "")}`)
+    )
     .filter((line) => /\berror\b/i.test(line) && !/Local Event Bus/.test(line))
     .slice(0, 40)
 

@@ -275,8 +275,16 @@ export function concurrencyFindings(r: ConcurrencyResult): string[] {
       out.push(
         `Concurrent completions (${who}): ${run.hung} without an answer within ${r.timeoutMs / 1000} s.`
       )
-    if (run.fiveHundreds > 0)
-      out.push(`Concurrent completions (${who}): ${run.fiveHundreds} answered 5xx.`)
+    if (run.fiveHundreds > 0) {
+      // The last of N shoppers waits about (N - S) / X for one of the S lock connections.
+      const slots = slotsOf(run.config, r)
+      const wait = run.perSecond > 0 ? (run.concurrency - slots) / run.perSecond : Infinity
+      const why =
+        run.config === "ours" && (run.statuses["503"] ?? 0) > 0
+          ? ` (503 \`lock_unavailable\`: the last of ${run.concurrency} shoppers waits about (${run.concurrency} − ${slots}) / ${run.perSecond.toFixed(2)} = ${wait.toFixed(1)} s for one of the ${slots} connections of the lock pool, and the pool gives up after 10 s)`
+          : ""
+      out.push(`Concurrent completions (${who}): ${run.fiveHundreds} answered 5xx${why}.`)
+    }
     if (run.config === "ours" && run.latencyMs > 0) {
       const b = boundOf(r, run)
       if (b.bound !== undefined && run.perSecond < 0.9 * b.bound) {

@@ -87,7 +87,7 @@ export function concurrencySection(r: ConcurrencyResult | undefined): string {
     "",
     machine(r.measured),
     "",
-    `Each backend is started afresh with Medusa's default database pool (\`database_extra.max\` unset: ${r.medusaPool} connections) and, for this plugin, its default \`lock_pool_size\` (${r.lockPool}) and \`query_pool_size\` (${r.queryPool}). For each number of shoppers N (${r.levels.join(", ")}), N carts are prepared at 0 ms, 8 at a time (item, address, shipping, payment session selected and, for Stripe, confirmed by the shopper at the emulator), then all N press "complete" at the same moment while the emulator adds the latency to every Stripe request. A completion without an answer within ${r.timeoutMs / 1000} s counts as hung: the request is abandoned and the backend restarted before the next burst. Orders/s = orders over the time from the first request to the last answer. The manual baseline makes no Stripe request and runs at 0 ms only. Connections: the peak count in \`pg_stat_activity\` for the bench database, sampled every 100 ms, the bench's own clients left out. Stripe calls: requests the emulator received during the burst, per order.`,
+    `Each backend is started afresh with Medusa's default database pool (\`database_extra.max\` unset: ${r.medusaPool} connections) and, for this plugin, its default \`lock_pool_size\` (${r.lockPool}) and \`query_pool_size\` (${r.queryPool}). For each number of shoppers N (${r.levels.join(", ")}), N carts are prepared at 0 ms, 8 at a time (item, address, shipping, payment session selected and, for Stripe, confirmed by the shopper at the emulator), then all N press "complete" at the same moment while the emulator adds the latency to every Stripe request. A completion without an answer within ${r.timeoutMs / 1000} s counts as hung: the request is abandoned and the backend restarted before the next burst. Orders/s = orders over the time from the first request to the last answer. The manual baseline makes no Stripe request and runs at 0 ms only. Connections: the peak count in \`pg_stat_activity\` for the bench database, sampled every 100 ms, the bench's own clients left out. Stripe calls: requests the emulator received during the burst, per order. One burst per cell: on a shared two-core machine a cell can move by a third between runs, so compare the rows of one run rather than single cells.`,
     "",
     table(
       [
@@ -141,7 +141,18 @@ export function instancesFindings(r: InstancesResult | undefined): string[] {
     )
   }
   if (run.uncaptured.length > 0) out.push(`${prefix}: not captured: ${run.uncaptured.join("; ")}.`)
-  if (run.failures.length > 0) out.push(`${prefix}: ${run.failures.slice(0, 5).join("; ")}.`)
+  if (run.failures.length > 0) {
+    // Grouped by what went wrong, ids and ports left out.
+    const kinds = new Map<string, number>()
+    for (const failure of run.failures) {
+      const kind = failure
+        .replace(/^shopper \d+/, "shopper")
+        .replace(/\b(cart|pi|order)_[A-Za-z0-9]+/g, "$1_…")
+        .replace(/127\.0\.0\.1:\d+/g, "a server")
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+    }
+    for (const [kind, n] of kinds) out.push(`${prefix}: ${n}× ${kind}`)
+  }
   return out
 }
 
@@ -175,8 +186,10 @@ export function instancesSection(r: InstancesResult | undefined): string {
         ["completion and capture answers", statuses(run.statuses)],
         ["5xx / hung (no answer in 60 s)", `**${run.fiveHundreds.length} / ${run.hung.length}**`],
         [
-          "orders per paid cart",
-          `**${statuses(run.ordersPerCart).replace(/× (\d+)/g, "× $1 order(s)")}**`,
+          "paid carts by their number of orders",
+          `**${Object.entries(run.ordersPerCart)
+            .map(([orders, carts]) => `${carts} with ${orders}`)
+            .join(", ")}**`,
         ],
         [
           "captures pressed / carried out by Stripe / intents captured twice",
