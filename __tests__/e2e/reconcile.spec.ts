@@ -5,6 +5,7 @@ import {
   completeCart,
   emulatorOf,
   findRegion,
+  findVariantIds,
   waitFor,
   type Cart,
   type E2E,
@@ -213,5 +214,63 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     expect(
       await e2e.db.count(`SELECT count(*) FROM payment WHERE data->>'id' = $1`, [sepaIntent])
     ).toBe(0)
+  })
+
+  it("marks a swap's additional payment captured when the webhook completes its cart", async () => {
+    const { order } = await authorizedOrder()
+    await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+    const { order: full } = await e2e.admin.get<{
+      order: { items: { id: string; variant_id: string; quantity: number }[] }
+    }>(`/admin/orders/${order.id}`)
+    const item = full.items[0]
+    const variants = await findVariantIds(e2e.store)
+    const additional = variants.find((id) => id !== item.variant_id) ?? item.variant_id
+    await e2e.admin.post(`/admin/orders/${order.id}/fulfillment`, {
+      items: [{ item_id: item.id, quantity: item.quantity }],
+    })
+    // The admin's swap route, which allows backorders: Medusa 1.20 completes the cart of a swap
+    // that does not by reserving its items twice, once outside the completion's transaction,
+    // which then waits for the transaction's own row lock.
+    const { order: withSwap } = await e2e.admin.post<{
+      order: { swaps: { id: string; cart_id: string }[] }
+    }>(`/admin/orders/${order.id}/swaps`, {
+      return_items: [{ item_id: item.id, quantity: 1 }],
+      additional_items: [{ variant_id: additional, quantity: 2 }],
+    })
+    const swap = withSwap.swaps[0]
+    const { shipping_options } = await e2e.store.get<{ shipping_options: { id: string }[] }>(
+      `/store/shipping-options/${swap.cart_id}`
+    )
+    await e2e.store.post(`/store/carts/${swap.cart_id}/shipping-methods`, {
+      option_id: shipping_options[0].id,
+    })
+    await e2e.store.post(`/store/carts/${swap.cart_id}/payment-sessions`)
+    const { cart } = await e2e.store.post<{ cart: Cart }>(
+      `/store/carts/${swap.cart_id}/payment-session`,
+      { provider_id: "stripe-ideal" }
+    )
+    const intentId = intentIdOf(cart)
+    // The shopper pays at the bank and never comes back: the webhook completes the swap.
+    await emulator().confirmPaymentIntent(intentId, {
+      payment_method: "pm_ideal",
+      return_url: "https://shop.example/swap",
+    })
+    await emulator().completeAction(intentId)
+
+    const row = await waitFor(
+      () =>
+        e2e.db.one<{ payment_status: string }>(
+          `SELECT payment_status FROM swap WHERE id = $1 AND payment_status = 'captured'`,
+          [swap.id]
+        ),
+      { timeoutMs: 20_000, description: "the swap's payment captured" }
+    )
+    expect(row.payment_status).toBe("captured")
+    const payment = await e2e.db.one<{ captured_at: Date | null; amount: number }>(
+      `SELECT captured_at, amount FROM payment WHERE swap_id = $1`,
+      [swap.id]
+    )
+    expect(payment?.captured_at).not.toBeNull()
+    expect(emulator().paymentIntent(intentId)?.amount_received).toBe(payment?.amount)
   })
 })

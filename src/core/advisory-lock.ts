@@ -60,9 +60,9 @@ export interface PoolSizes {
 export const DEFAULT_POOL_SIZES: Readonly<PoolSizes> = { locks: 10, queries: 4 }
 
 /**
- * How long a statement waits for a connection of a plugin pool. A request that cannot have one
- * in this time is refused (503) rather than queued without bound behind a busy or unreachable
- * database.
+ * How long a short statement waits for a connection of the plugin's query pool. A lock waits
+ * for its connection as long as for the lock itself ({@link LOCK_WAIT_MS}): under load, a
+ * shopper queues behind the carts being completed and gets 409 only after the lock's wait.
  */
 export const POOL_CONNECT_TIMEOUT_MS = 10_000
 
@@ -76,7 +76,7 @@ function createPools(projectConfig: ConfigModule["projectConfig"], sizes: PoolSi
   const schema = projectConfig.database_schema
   const extra = (projectConfig.database_extra ?? {}) as Record<string, unknown>
   const { Pool } = loadPg()
-  const make = (max: number, name: string): PgPool => {
+  const make = (max: number, name: string, connectTimeoutMs: number): PgPool => {
     const pool = new Pool({
       ...extra,
       connectionString: url,
@@ -84,7 +84,7 @@ function createPools(projectConfig: ConfigModule["projectConfig"], sizes: PoolSi
       // Kept open between the checkouts of a quiet shop: a completion should not wait for a
       // new connection. allowExitOnIdle still lets CLI commands exit.
       idleTimeoutMillis: 300_000,
-      connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: connectTimeoutMs,
       allowExitOnIdle: true,
       application_name: `medusa-stripe-payments:${name}`,
       ...(schema && /^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)
@@ -95,7 +95,10 @@ function createPools(projectConfig: ConfigModule["projectConfig"], sizes: PoolSi
     pool.on("error", () => undefined)
     return pool
   }
-  return { locks: make(sizes.locks, "locks"), queries: make(sizes.queries, "queries") }
+  return {
+    locks: make(sizes.locks, "locks", LOCK_WAIT_MS),
+    queries: make(sizes.queries, "queries", POOL_CONNECT_TIMEOUT_MS),
+  }
 }
 
 /** The plugin's pools for Medusa's database; the first caller in the process sizes them. */
@@ -130,6 +133,11 @@ export class LockTimeoutError extends Error {
   }
 }
 
+/** `pg`'s answer when no connection of the pool became free in time. */
+function isPoolTimeout(error: unknown): boolean {
+  return error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -147,7 +155,14 @@ export async function acquireAdvisoryLock(
   const [high, low] = advisoryLockKeys(name)
   const started = Date.now()
   for (let attempt = 0; ; attempt += 1) {
-    const client = await pool.connect()
+    let client: PgPoolClient
+    try {
+      client = await pool.connect()
+    } catch (error) {
+      // Every connection is held by a lock of another cart: that is waiting for a lock too.
+      if (isPoolTimeout(error)) throw new LockTimeoutError(name, Date.now() - started)
+      throw error
+    }
     let locked = false
     try {
       const { rows } = await client.query<{ locked: boolean }>(

@@ -186,7 +186,8 @@ export class MedusaTableBooks implements MedusaBooks {
       `UPDATE payment SET data = $2, amount = LEAST(amount, $3), updated_at = now() WHERE id = $1`,
       [payment.id, JSON.stringify(data), amount]
     )
-    if (payment.swap_id && !payment.order_id) {
+    if (payment.swap_id) {
+      // A swap's additional payment: Medusa captures it, and marks the swap, through the swap.
       await this.services.processSwapDifference(payment.swap_id)
       return
     }
