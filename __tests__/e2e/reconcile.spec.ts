@@ -273,4 +273,42 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     expect(payment?.captured_at).not.toBeNull()
     expect(emulator().paymentIntent(intentId)?.amount_received).toBe(payment?.amount)
   })
+
+  it("reconciles an order from the admin route and says what it found and fixed", async () => {
+    const { order, intentId } = await authorizedOrder()
+    await e2e.admin.post(`/admin/orders/${order.id}/capture`)
+    // The capture's own events are handled first; then no event reaches the backend.
+    await emulator().webhooks.flush()
+    await waitFor(
+      async () =>
+        (await e2e.db.count(
+          `SELECT count(*) FROM stripe_webhook_event WHERE status IN ('received', 'processing')`
+        )) === 0,
+      { timeoutMs: 20_000, description: "every delivered event handled" }
+    )
+    emulator().webhooks.pause()
+    try {
+      const refund = await emulator().refundFromDashboard(intentId, 400)
+      const { reports } = await e2e.admin.post<{
+        reports: { payment_intent: string; fixed: string[]; flagged: string[] }[]
+      }>(`/admin/stripe/orders/${order.id}/reconcile`)
+      expect(reports).toEqual([
+        {
+          payment_intent: intentId,
+          fixed: [expect.stringContaining(`refund ${refund.id} (4.00 EUR) booked on order`)],
+          flagged: [],
+          waiting: [],
+        },
+      ])
+      const again = await e2e.admin.post<{ reports: { fixed: string[] }[] }>(
+        `/admin/stripe/orders/${order.id}/reconcile`
+      )
+      expect(again.reports[0].fixed).toEqual([])
+      expect(
+        await e2e.db.count(`SELECT count(*) FROM refund WHERE order_id = $1`, [order.id])
+      ).toBe(1)
+    } finally {
+      emulator().webhooks.resume()
+    }
+  })
 })

@@ -592,6 +592,24 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       }
     }
 
+    it("reconciles a payment whose refund event never arrived", async () => {
+      const { cart, intentId } = await paidCartWithHeldEvents()
+      const completed = await completeCart(e2e.store, cart.id)
+      if (completed.type !== "order") throw new Error("no order")
+      await e2e.admin.post(`/admin/orders/${completed.data.id}/capture`)
+      // Refunded in the dashboard while no event reaches the backend.
+      const refund = await emu.refundFromDashboard(intentId, 700)
+      const booked = await waitFor(
+        () =>
+          e2e.db.one<{ amount: number }>(
+            `SELECT amount FROM refund WHERE order_id = $1 AND idempotency_key = $2`,
+            [completed.data.id, `stripe-refund:${refund.id}`]
+          ),
+        { timeoutMs: 40_000, description: "the refund booked by the reconciliation sweep" }
+      )
+      expect(booked).toEqual({ amount: 700 })
+    })
+
     it("hands an event that failed every attempt back once Stripe answers again", async () => {
       const { cart, event } = await paidCartWithHeldEvents()
       emu.faults.setFailureRate(1, { kinds: ["500"], routes: [RETRIEVE_ROUTE] })

@@ -73,6 +73,10 @@ function startRetrySweep(container: MedusaContainer, intervalMs: number, logger:
           `medusa-stripe-payments: the retry sweep of Stripe events failed: ${messageOf(error)}`
         )
       )
+      .then(() => handler.sweepReconciliation())
+      .catch((error: unknown) =>
+        logger.warn(`medusa-stripe-payments: the reconciliation sweep failed: ${messageOf(error)}`)
+      )
       .finally(() => {
         running = false
       })

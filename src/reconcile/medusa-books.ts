@@ -234,19 +234,21 @@ export class MedusaTableBooks implements MedusaBooks {
   ): Promise<boolean> {
     const { eventBusService, paymentRepository, refundRepository } = this.services
     return this.manager.transaction(async (tx) => {
-      const existing = (await tx.query(`SELECT id FROM refund WHERE idempotency_key = $1`, [
-        entry.key,
-      ])) as unknown[]
-      if (existing.length > 0) {
-        return false
-      }
       const payments = tx.withRepository(paymentRepository)
       const refunds = tx.withRepository(refundRepository)
+      // The payment's row lock first: two bookings of one refund wait for each other here, and
+      // the second then finds the first's row.
       const payment = await payments.findOne({
         where: { id: booked.id },
         lock: { mode: "pessimistic_write" },
       })
       if (!payment?.order_id) {
+        return false
+      }
+      const existing = (await tx.query(`SELECT id FROM refund WHERE idempotency_key = $1`, [
+        entry.key,
+      ])) as unknown[]
+      if (existing.length > 0) {
         return false
       }
       payment.amount_refunded = (payment.amount_refunded ?? 0) + entry.amount

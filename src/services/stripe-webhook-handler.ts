@@ -31,6 +31,7 @@ import {
   isTransientDatabaseError,
   lostEventAge,
   nextRoundDelay,
+  paymentIntentLockName,
   planWebhookEvent,
   resourceKind,
   toWebhookJob,
@@ -140,6 +141,18 @@ interface StalledEventRow {
 
 /** Advisory lock held by the process sweeping stalled events. */
 const SWEEP_LOCK = "stripe-webhook-sweep"
+
+/** Advisory lock held by the process reconciling recent payments. */
+const RECONCILE_SWEEP_LOCK = "stripe-reconcile-sweep"
+
+/**
+ * The reconciliation sweep looks at Stripe payments made within this many days, the longest
+ * unreconciled first, this many per run: money moves at Stripe for weeks after a checkout
+ * (captures, refunds, disputes, authorizations expiring), and not every move sends an event
+ * that arrives.
+ */
+const RECONCILE_SWEEP_DAYS = 30
+const RECONCILE_SWEEP_BATCH = 10
 
 function isDue(row: StalledEventRow, intervalMs: number): boolean {
   if (row.status !== "failed") {
@@ -344,6 +357,55 @@ export default class StripeWebhookHandlerService {
     }
   }
 
+  /**
+   * Reconciles a few recent Stripe payments with Stripe, the ones reconciled longest ago first,
+   * each under its intent's lock. One process sweeps at a time; returns how many it looked at.
+   */
+  async sweepReconciliation(batch = RECONCILE_SWEEP_BATCH): Promise<number> {
+    let lease: LockLease
+    try {
+      lease = await this.acquireLock(RECONCILE_SWEEP_LOCK, 0)
+    } catch (error) {
+      if (error instanceof LockTimeoutError) {
+        return 0
+      }
+      throw error
+    }
+    try {
+      const rows = (await this.manager.query(
+        `SELECT id, data->>'id' AS intent FROM payment
+         WHERE provider_id = ANY($1) AND data->>'id' LIKE 'pi\_%'
+           AND created_at > now() - make_interval(days => $2)
+         ORDER BY COALESCE((data->>'reconciled_at')::bigint, 0), created_at
+         LIMIT $3`,
+        [STRIPE_PROVIDER_IDS, RECONCILE_SWEEP_DAYS, batch]
+      )) as { id: string; intent: string }[]
+      for (const row of rows) {
+        try {
+          const report = await this.withLock(paymentIntentLockName(row.intent), () =>
+            this.reconciler().call(row.intent)
+          )
+          if (report.fixed.length + report.flagged.length > 0) {
+            this.logger.info(
+              `medusa-stripe-payments: reconciled ${row.intent}: ${[...report.fixed, ...report.flagged].join("; ")}`
+            )
+          }
+        } catch (error) {
+          this.logger.warn(
+            `medusa-stripe-payments: could not reconcile ${row.intent} of payment ${row.id}: ${messageOf(error)}`
+          )
+        }
+        await this.manager.query(
+          `UPDATE payment SET data = data || jsonb_build_object('reconciled_at', $2::bigint) WHERE id = $1`,
+          [row.id, Date.now()]
+        )
+      }
+      return rows.length
+    } finally {
+      await lease.release()
+    }
+  }
+
   private async handBack(
     client: PgQueryable,
     row: StalledEventRow
@@ -528,7 +590,8 @@ export default class StripeWebhookHandlerService {
           await this.recordSessionOutcome(resourceId, paymentIntentId, "canceled")
         )
       case "reconcile":
-        return this.withReconciliation(paymentIntentId)
+        // The event already holds the intent's lock.
+        return this.reconciled(paymentIntentId)
       case "ignore":
         return "ignored"
     }
@@ -558,10 +621,20 @@ export default class StripeWebhookHandlerService {
   }
 
   /**
-   * Makes Medusa's books about the intent match Stripe (see `reconcile/`). A difference Medusa
-   * may still settle itself (a refund whose request is still running) makes the event wait.
+   * Makes Medusa's books about the intent match Stripe (see `reconcile/`), under the intent's
+   * own lock, which the admin route, the sweep and the intent's charge events take too.
    */
-  protected async withReconciliation(paymentIntentId: string, done?: string): Promise<string> {
+  protected withReconciliation(paymentIntentId: string, done?: string): Promise<string> {
+    return this.withLock(paymentIntentLockName(paymentIntentId), () =>
+      this.reconciled(paymentIntentId, done)
+    )
+  }
+
+  /**
+   * Reconciles the intent; the caller holds its lock. A difference Medusa may still settle
+   * itself (a refund whose request is still running) makes the event wait.
+   */
+  protected async reconciled(paymentIntentId: string, done?: string): Promise<string> {
     const report = await this.reconciler().call(paymentIntentId)
     if (report.waiting.length > 0) {
       throw new WebhookNotReadyError(report.waiting.join("; "))

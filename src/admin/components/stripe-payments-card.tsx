@@ -22,7 +22,18 @@ export type StripePaymentsState =
       payments: StripePaymentDetails[]
       /** The API host the backend uses instead of Stripe (the emulator): no dashboard links. */
       apiHost?: string | null
+      reconciliation?: ReconciliationState
     }
+
+/** What reconciling the order with Stripe found, and what still needs a person. */
+export interface ReconciliationState {
+  /** Differences flagged on the order (`metadata.stripe_reconciliation.issues`). */
+  issues: string[]
+  reconcile?: () => void
+  reconciling?: boolean
+  /** The answer of the last reconciliation started from this page. */
+  result?: { fixed: string[]; flagged: string[]; waiting: string[] } | { error: string }
+}
 
 /** The Stripe section of the order page: one block per Stripe payment of the order. */
 export const StripePaymentsCard = (props: StripePaymentsState) => {
@@ -95,9 +106,60 @@ const StripePaymentsBody = (props: StripePaymentsState) => {
       {props.payments.map((payment) => (
         <PaymentBlock key={payment.payment_id} payment={payment} apiHost={props.apiHost ?? null} />
       ))}
+      {props.reconciliation && <ReconciliationPanel {...props.reconciliation} />}
     </div>
   )
 }
+
+const ReconciliationPanel = ({ issues, reconcile, reconciling, result }: ReconciliationState) => (
+  <div className="flex flex-col gap-y-2" data-testid="stripe-reconciliation">
+    {issues.length > 0 && (
+      <Alert variant="warning" data-testid="stripe-reconciliation-issues">
+        <div className="flex flex-col gap-y-1">
+          <Text size="small" weight="plus">
+            Stripe and this order disagree
+          </Text>
+          {issues.map((issue) => (
+            <Text key={issue} size="small">
+              {issue}
+            </Text>
+          ))}
+        </div>
+      </Alert>
+    )}
+    {result && "error" in result && (
+      <Alert variant="error">
+        <Text size="small">{result.error}</Text>
+      </Alert>
+    )}
+    {result && !("error" in result) && (
+      <div className="flex flex-col gap-y-1" data-testid="stripe-reconciliation-result">
+        {result.fixed.length + result.flagged.length + result.waiting.length === 0 ? (
+          <Text size="small" className="text-ui-fg-subtle">
+            Medusa's books match Stripe.
+          </Text>
+        ) : (
+          [
+            ...result.fixed.map((line) => `Fixed: ${line}`),
+            ...result.flagged.map((line) => `Needs you: ${line}`),
+            ...result.waiting.map((line) => `Waiting: ${line}`),
+          ].map((line) => (
+            <Text key={line} size="small">
+              {line}
+            </Text>
+          ))
+        )}
+      </div>
+    )}
+    {reconcile && (
+      <div>
+        <Button size="small" variant="secondary" onClick={reconcile} isLoading={reconciling}>
+          Reconcile with Stripe
+        </Button>
+      </div>
+    )}
+  </div>
+)
 
 const LoadingSkeleton = () => (
   <div className="flex flex-col gap-y-3" aria-busy="true" data-testid="stripe-payments-loading">
