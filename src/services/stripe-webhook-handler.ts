@@ -374,7 +374,7 @@ export default class StripeWebhookHandlerService {
     try {
       const rows = (await this.manager.query(
         `SELECT id, data->>'id' AS intent FROM payment
-         WHERE provider_id = ANY($1) AND data->>'id' LIKE 'pi\_%'
+         WHERE provider_id = ANY($1) AND starts_with(data->>'id', 'pi_')
            AND created_at > now() - make_interval(days => $2)
          ORDER BY COALESCE((data->>'reconciled_at')::bigint, 0), created_at
          LIMIT $3`,
