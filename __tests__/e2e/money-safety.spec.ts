@@ -6,6 +6,7 @@ import {
   emulatorOf,
   findVariantIds,
   getCart,
+  intentIdOf,
   selectPaymentProvider,
   type Cart,
   type E2E,
@@ -46,12 +47,6 @@ describe("money safety through a real Medusa backend", () => {
   })
 
   const emulator = () => emulatorOf(e2e)
-
-  const intentIdOf = (session: { data: Record<string, unknown> } | null | undefined): string => {
-    const id = session?.data.id
-    if (typeof id !== "string") throw new Error("The payment session holds no PaymentIntent")
-    return id
-  }
 
   const expectOrder = (response: Awaited<ReturnType<typeof completeCart>>): Order => {
     if (response.type !== "order") {

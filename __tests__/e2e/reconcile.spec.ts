@@ -6,6 +6,7 @@ import {
   emulatorOf,
   findRegion,
   findVariantIds,
+  intentIdOf,
   waitFor,
   type Cart,
   type E2E,
@@ -47,15 +48,9 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
 
   const emulator = () => emulatorOf(e2e)
 
-  const intentIdOf = (cart: Cart): string => {
-    const id = cart.payment_session?.data.id
-    if (typeof id !== "string") throw new Error(`Cart ${cart.id} has no Stripe payment session`)
-    return id
-  }
-
   const authorizedOrder = async (): Promise<{ order: Order; intentId: string }> => {
     const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
-    const intentId = intentIdOf(cart)
+    const intentId = intentIdOf(cart.payment_session)
     await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
     const completed = await completeCart(e2e.store, cart.id)
     if (completed.type !== "order") throw new Error(`No order: ${JSON.stringify(completed)}`)
@@ -173,7 +168,7 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
 
   it("gives back a SEPA debit that settled after the cart was paid by card in another currency", async () => {
     const cart = await checkout(e2e.store, { region: "eur", provider: "stripe-sepa-debit" })
-    const sepaIntent = intentIdOf(cart)
+    const sepaIntent = intentIdOf(cart.payment_session)
     await emulator().confirmPaymentIntent(sepaIntent, { payment_method: "pm_sepa_debit" })
     expect(emulator().paymentIntent(sepaIntent)?.status).toBe("processing")
 
@@ -194,7 +189,9 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
       `/store/carts/${cart.id}/payment-session`,
       { provider_id: "stripe" }
     )
-    await emulator().confirmPaymentIntent(intentIdOf(byCard), { payment_method: "pm_card_visa" })
+    await emulator().confirmPaymentIntent(intentIdOf(byCard.payment_session), {
+      payment_method: "pm_card_visa",
+    })
     const completed = await completeCart(e2e.store, cart.id)
     expect(completed.type).toBe("order")
 
@@ -249,7 +246,7 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
       `/store/carts/${swap.cart_id}/payment-session`,
       { provider_id: "stripe-ideal" }
     )
-    const intentId = intentIdOf(cart)
+    const intentId = intentIdOf(cart.payment_session)
     // The shopper pays at the bank and never comes back: the webhook completes the swap.
     await emulator().confirmPaymentIntent(intentId, {
       payment_method: "pm_ideal",

@@ -55,6 +55,13 @@ export async function findVariantIds(
   return [first, ...rest]
 }
 
+/** The PaymentIntent id a Stripe payment session holds. */
+export function intentIdOf(session: { data: Record<string, unknown> } | null | undefined): string {
+  const id = session?.data.id
+  if (typeof id !== "string") throw new Error("The payment session holds no PaymentIntent")
+  return id
+}
+
 export async function getCart(store: ApiClient, cartId: string): Promise<Cart> {
   const { cart } = await store.get<{ cart: Cart }>(`/store/carts/${cartId}`)
   return cart

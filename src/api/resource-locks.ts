@@ -170,14 +170,16 @@ export const paymentCollectionAuthorizationLock: Middleware = holdResourceLock({
  * selected provider): the completion's own lock, so none of them runs while the shopper or a
  * webhook completes the cart, in any backend instance.
  */
-export const cartPaymentLock: Middleware = holdResourceLock({
+const CART_LOCK: ResourceLock = {
   what: "the lock of cart",
   lockName: cartLockName,
   conflict: (cartId) => ({
     code: "cart_completion_in_progress",
     message: `Cart ${cartId} is being completed; retry in a moment`,
   }),
-})
+}
+
+export const cartPaymentLock: Middleware = holdResourceLock(CART_LOCK)
 
 /**
  * Around the Store API routes of a cart's payment sessions: the cart's lock, and a refusal once
@@ -186,12 +188,7 @@ export const cartPaymentLock: Middleware = holdResourceLock({
  * cancel or refund it.
  */
 export const cartPaymentSessionLock: Middleware = holdResourceLock({
-  what: "the lock of cart",
-  lockName: cartLockName,
-  conflict: (cartId) => ({
-    code: "cart_completion_in_progress",
-    message: `Cart ${cartId} is being completed; retry in a moment`,
-  }),
+  ...CART_LOCK,
   async prepare(_req, lease, _handler, cartId) {
     const { rows } = await lease.client.query<{ completed: boolean }>(
       `SELECT completed_at IS NOT NULL AS completed FROM cart WHERE id = $1`,

@@ -22,6 +22,23 @@ export const RECONCILIATION_METADATA_KEY = "stripe_reconciliation"
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
+/**
+ * Whether the resource ($1) is settled (a cart with its order, a collection canceled or paid in
+ * full) and whether one of its payment sessions holds the intent ($2).
+ */
+const RESOURCE_SQL: Record<LedgerResource["kind"], string> = {
+  cart: `SELECT c.completed_at IS NOT NULL
+                OR EXISTS (SELECT 1 FROM "order" o WHERE o.cart_id = c.id) AS settled,
+                EXISTS (SELECT 1 FROM payment_session s
+                        WHERE s.cart_id = c.id AND s.data->>'id' = $2) AS holds
+         FROM cart c WHERE c.id = $1`,
+  payment_collection: `SELECT c.status = 'canceled' OR c.authorized_amount >= c.amount AS settled,
+                EXISTS (SELECT 1 FROM payment_session s
+                        JOIN payment_collection_sessions link ON link.payment_session_id = s.id
+                        WHERE link.payment_collection_id = c.id AND s.data->>'id' = $2) AS holds
+         FROM payment_collection c WHERE c.id = $1`,
+}
+
 /** Medusa's services the books need, resolved from the container by the caller. */
 export interface MedusaBooksServices {
   manager: EntityManager
@@ -141,39 +158,25 @@ export class MedusaTableBooks implements MedusaBooks {
     paymentIntentId: string,
     resourceId: string | undefined
   ): Promise<LedgerResource | undefined> {
-    if (resourceId?.startsWith("cart_")) {
-      const [row] = (await this.manager.query(
-        `SELECT c.completed_at IS NOT NULL OR EXISTS (SELECT 1 FROM "order" o WHERE o.cart_id = c.id) AS settled,
-                EXISTS (SELECT 1 FROM payment_session s WHERE s.cart_id = c.id AND s.data->>'id' = $2) AS holds
-         FROM cart c WHERE c.id = $1`,
-        [resourceId, paymentIntentId]
-      )) as { settled: boolean; holds: boolean }[]
-      return {
-        id: resourceId,
-        kind: "cart",
-        exists: row !== undefined,
-        settled: row?.settled ?? false,
-        session_holds_intent: row?.holds ?? false,
-      }
+    const kind = resourceId?.startsWith("cart_")
+      ? "cart"
+      : resourceId?.startsWith("paycol_")
+        ? "payment_collection"
+        : undefined
+    if (!resourceId || !kind) {
+      return undefined
     }
-    if (resourceId?.startsWith("paycol_")) {
-      const [row] = (await this.manager.query(
-        `SELECT c.status IN ('canceled') OR c.authorized_amount >= c.amount AS settled,
-                EXISTS (SELECT 1 FROM payment_session s
-                        JOIN payment_collection_sessions link ON link.payment_session_id = s.id
-                        WHERE link.payment_collection_id = c.id AND s.data->>'id' = $2) AS holds
-         FROM payment_collection c WHERE c.id = $1`,
-        [resourceId, paymentIntentId]
-      )) as { settled: boolean; holds: boolean }[]
-      return {
-        id: resourceId,
-        kind: "payment_collection",
-        exists: row !== undefined,
-        settled: row?.settled ?? false,
-        session_holds_intent: row?.holds ?? false,
-      }
+    const [row] = (await this.manager.query(RESOURCE_SQL[kind], [resourceId, paymentIntentId])) as {
+      settled: boolean
+      holds: boolean
+    }[]
+    return {
+      id: resourceId,
+      kind,
+      exists: row !== undefined,
+      settled: row?.settled ?? false,
+      session_holds_intent: row?.holds ?? false,
     }
-    return undefined
   }
 
   async bookCapture(payment: LedgerPayment, amount: number): Promise<void> {
