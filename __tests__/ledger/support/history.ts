@@ -56,6 +56,11 @@ class StepCommand implements fc.AsyncCommand<Model, Shop> {
       case "refund":
       case "refund-fails":
       case "cancel-order":
+      case "dash-capture":
+      case "dash-cancel":
+      case "dash-refund":
+      case "dispute":
+      case "dispute-close":
         return model.shop.hasResource()
       default:
         return model.shop.hasCart()

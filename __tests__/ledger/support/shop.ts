@@ -1,12 +1,20 @@
 import type { PaymentProcessorContext, PaymentProcessorError } from "@medusajs/medusa"
-import type Stripe from "stripe"
+import Stripe from "stripe"
 import type { BookedPayment, PaymentBookings } from "../../../src/core/payment-bookings"
-import type { RecordedRefund } from "../../../src/core/session-data"
+import { parseSessionData, withRefund, type RecordedRefund } from "../../../src/core/session-data"
 import type { StripeBase } from "../../../src/core/stripe-base"
 import type { StripeEmulator } from "../../../src/emulator"
+import type {
+  LedgerPayment,
+  LedgerResource,
+  LedgerView,
+  MedusaBooks,
+} from "../../../src/reconcile/ledger"
+import { PaymentIntentReconciler } from "../../../src/reconcile/reconciler"
 import StripeProviderService from "../../../src/services/stripe-provider"
 import IdealProviderService from "../../../src/services/stripe-ideal"
-import { buildProcessor, type FakeCart } from "../../support/processor"
+import SepaDebitProviderService from "../../../src/services/stripe-sepa-debit"
+import { buildProcessor, TEST_API_KEY, type FakeCart } from "../../support/processor"
 import { describeStep, type Provider, type Step, type TestCard } from "./steps"
 
 /**
@@ -33,8 +41,22 @@ interface Payment {
   canceled: boolean
   amount_refunded: number
   data: Data
+  /** The order the payment was booked on, once the order is placed. */
+  orderId?: string
   /** Medusa's Refund rows, each with the Stripe refund ids the answer added to the data. */
-  refunds: { amount: number; stripeIds: string[] }[]
+  refunds: RefundRow[]
+}
+
+/**
+ * A Medusa `Refund` row. Rows the processor's answer made carry the Stripe refund ids the answer
+ * added to the data; rows the reconciler booked carry their key (`stripe-refund:<id>` or
+ * `stripe-dispute:<id>`) and, for a lost dispute, the dispute's id instead of a refund's.
+ */
+interface RefundRow {
+  amount: number
+  stripeIds: string[]
+  key?: string
+  dispute?: string
 }
 
 interface Resource {
@@ -51,6 +73,9 @@ interface Resource {
   payments: Payment[]
   /** Intents whose client secret reached the storefront in some session's data. */
   shown: Set<string>
+  /** The order's metadata the reconciler writes: disputes by id (status) and flagged issues. */
+  disputes: Record<string, string>
+  flags: string[]
 }
 
 /** Every history starts with one cart of this total. */
@@ -63,7 +88,17 @@ const RETURN_URL = "https://shop.example/checkout"
 const MONEY_MOVING_REFUND = new Set(["succeeded", "pending", "requires_action"])
 /** How the emulator's refused refunds come back: an API error, or a refund in status failed. */
 const REFUSED_REFUND_CODES = new Set(["balance_insufficient", "insufficient_funds"])
+/**
+ * Whether a region change may drop a session whose intent holds money. Off by default: the
+ * plugin hears of such an intent again only if Stripe sends an event (see regressions.ts).
+ */
+const DROP_PAID_SESSIONS = process.env.LEDGER_DROP_PAID === "1"
 const UPDATABLE = new Set(["requires_payment_method", "requires_confirmation", "requires_action"])
+
+/** Keys of the Refund rows the reconciler books, as `MedusaTableBooks` writes them. */
+const REFUND_KEY_PREFIX = "stripe-refund:"
+const DISPUTE_KEY_PREFIX = "stripe-dispute:"
+const CLOSED_DISPUTE = new Set(["won", "lost"])
 
 const TEST_CARDS: Record<TestCard, string> = {
   visa: "pm_card_visa",
@@ -87,13 +122,24 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** Money Stripe holds on an intent now: captured and not refunded, or authorized and not released. */
-export function heldBy(intent: Stripe.PaymentIntent, charges: Stripe.Charge[]): number {
+/**
+ * Money Stripe holds on an intent now: captured (a bank debit once it settled) and neither
+ * refunded nor kept by the cardholder's bank in a lost dispute, or authorized and not released.
+ * An open dispute still counts as held: the bank may give it back, and Medusa books it once lost.
+ */
+export function heldBy(
+  intent: Stripe.PaymentIntent,
+  charges: Stripe.Charge[],
+  disputes: Stripe.Dispute[]
+): number {
   const captured = charges
-    .filter((c) => c.payment_intent === intent.id && c.captured)
+    .filter((c) => c.payment_intent === intent.id && c.captured && c.status === "succeeded")
     .reduce((sum, c) => sum + c.amount_captured - c.amount_refunded, 0)
+  const lost = disputes
+    .filter((d) => d.payment_intent === intent.id && d.status === "lost")
+    .reduce((sum, d) => sum + d.amount, 0)
   const authorized = intent.status === "requires_capture" ? intent.amount_capturable : 0
-  return captured + authorized
+  return captured - lost + authorized
 }
 
 /** Refunds that gave captured money back (not released authorizations, not failed ones). */
@@ -111,6 +157,15 @@ export interface StepCounts {
   /** Processor calls that returned an error, per operation. */
   errors: Record<string, number>
   calls: Record<string, number>
+  /** Reconciliations run, and what they fixed, flagged and left waiting. */
+  reconciled: { runs: number; fixed: number; flagged: number; waiting: number }
+}
+
+/** Which intent a Stripe event is about, if any. */
+function intentOfEvent(event: Stripe.Event): string | undefined {
+  const object = event.data.object as unknown as Record<string, unknown>
+  if (object.object === "payment_intent" && typeof object.id === "string") return object.id
+  return typeof object.payment_intent === "string" ? object.payment_intent : undefined
 }
 
 export class Shop {
@@ -127,7 +182,17 @@ export class Shop {
   private autoCapture = false
   private readonly card: { manual: StripeBase; automatic: StripeBase }
   private readonly ideal: StripeBase
-  readonly counts: StepCounts = { errors: {}, calls: {} }
+  private readonly sepa: StripeBase
+  /** The Stripe dashboard, and the webhook's reconciler with the model's books. */
+  private readonly stripe: Stripe
+  private readonly reconciler: PaymentIntentReconciler
+  /** Events of the emulator the webhook has seen (reconciled their intents). */
+  private eventsSeen = 0
+  readonly counts: StepCounts = {
+    errors: {},
+    calls: {},
+    reconciled: { runs: 0, fixed: 0, flagged: 0, waiting: 0 },
+  }
 
   constructor(
     private readonly emulator: StripeEmulator,
@@ -150,6 +215,21 @@ export class Shop {
       automatic: build(StripeProviderService, { capture: true }),
     }
     this.ideal = build(IdealProviderService)
+    this.sepa = build(SepaDebitProviderService)
+    const { host, port, protocol } = emulator.stripeConfig()
+    this.stripe = new Stripe(TEST_API_KEY, {
+      host,
+      port,
+      protocol,
+      apiVersion: "2024-04-10",
+      maxNetworkRetries: 0,
+    })
+    const logger = { info: () => undefined, warn: () => undefined }
+    this.reconciler = new PaymentIntentReconciler({
+      stripe: this.stripe,
+      books: this.medusaBooks(),
+      logger,
+    })
   }
 
   /** Starts a new history on a reset emulator. */
@@ -161,6 +241,7 @@ export class Shop {
     this.thrown = []
     this.refused = []
     this.refundRefusalPending = false
+    this.eventsSeen = 0
     this.autoCapture = autoCapture
     this.log.length = 0
     this.log.push(`card provider captures ${autoCapture ? "automatically" : "manually"}`)
@@ -178,6 +259,8 @@ export class Shop {
       completed: false,
       payments: [],
       shown: new Set(),
+      disputes: {},
+      flags: [],
     }
     this.resources.push(cart)
     this.carts.set(id, { total, currency: "eur" })
@@ -204,7 +287,7 @@ export class Shop {
           amount: p.amount,
           captured: p.captured,
           cart_id: resource.kind === "cart" ? resource.id : null,
-          order_id: resource.completed ? `order_${resource.id}` : null,
+          order_id: p.orderId ?? null,
           swap_id: null,
         }))
     )
@@ -231,6 +314,7 @@ export class Shop {
 
   private processorFor(provider: Provider): StripeBase {
     if (provider === "ideal") return this.ideal
+    if (provider === "sepa") return this.sepa
     return this.autoCapture ? this.card.automatic : this.card.manual
   }
 
@@ -308,7 +392,8 @@ export class Shop {
       line = `${describeStep(step)}: the model failed: ${messageOf(error)}`
       this.modelGaps.push(line)
     }
-    this.log.push(line)
+    const webhook = await this.reconcileEvents()
+    this.log.push(webhook ? `${line} | webhook: ${webhook}` : line)
     for (const resource of this.resources) {
       for (const session of [resource.session, ...resource.sessions]) {
         const id = intentIdOf(session?.data)
@@ -340,6 +425,15 @@ export class Shop {
         const resource = this.resourceAt(step.res)
         if (!resource) return `${describeStep(step)}: no resource`
         return `${this.name(resource)}: ${await this.admin(resource, step)}`
+      }
+      case "dash-capture":
+      case "dash-cancel":
+      case "dash-refund":
+      case "dispute":
+      case "dispute-close": {
+        const resource = this.resourceAt(step.res)
+        if (!resource) return `${describeStep(step)}: no resource`
+        return `${this.name(resource)}: ${await this.withoutFaults(() => this.outsideMedusa(resource, step))}`
       }
       default: {
         const cart = this.cartAt(step.cart)
@@ -416,9 +510,10 @@ export class Shop {
           )
         if (!stale) return "shopper confirms a stale intent: none"
         const ideal = stale.payment_method_types.includes("ideal")
+        const sepa = stale.payment_method_types.includes("sepa_debit")
         try {
           await this.emulator.confirmPaymentIntent(stale.id, {
-            payment_method: ideal ? "pm_ideal" : "pm_card_visa",
+            payment_method: ideal ? "pm_ideal" : sepa ? "pm_sepa_debit" : "pm_card_visa",
             return_url: RETURN_URL,
           })
           if (ideal) await this.emulator.completeAction(stale.id)
@@ -429,6 +524,30 @@ export class Shop {
       }
       case "complete":
         return this.complete(cart, step.stock)
+      case "region": {
+        // Medusa's setRegion_ deletes the cart's payment sessions with a repository call: the
+        // provider is not told, and an intent the shopper already paid keeps its money.
+        if (cart.completed) return "region: skipped (completed)"
+        const dropped = intentIdOf(cart.session?.data)
+        const intent = dropped ? this.emulator.paymentIntent(dropped) : undefined
+        const held = intent ? heldBy(intent, this.emulator.charges(), this.emulator.disputes()) : 0
+        if (held > 0 && !DROP_PAID_SESSIONS) {
+          // No event ever tells the plugin of such an intent again: a known gap, replayed with
+          // LEDGER_DROP_PAID=1 (see regressions.ts).
+          return `region: skipped (${dropped} holds ${held}; LEDGER_DROP_PAID=1 drops it)`
+        }
+        cart.session = undefined
+        return `new region, sessions dropped${dropped ? ` (${dropped} unseen by Stripe)` : ""}`
+      }
+      case "bank": {
+        const processing = this.emulator
+          .paymentIntents()
+          .filter((pi) => pi.metadata?.resource_id === cart.id && pi.status === "processing")
+        const target = processing[0]
+        if (!target) return "bank: nothing processing"
+        const settled = await this.emulator.settleProcessing(target.id, { succeed: step.succeed })
+        return `the bank ${step.succeed ? "settles" : "rejects"} ${target.id} -> ${settled.status}`
+      }
       default:
         throw new Error(`not a cart step: ${step.t}`)
     }
@@ -479,13 +598,18 @@ export class Shop {
     const session = cart.session
     const id = intentIdOf(session?.data)
     if (!session || !id) return "shopper confirms: no session"
-    const ideal = session.provider === "ideal"
+    const method =
+      session.provider === "ideal"
+        ? { id: "pm_ideal", name: "iDEAL" }
+        : session.provider === "sepa"
+          ? { id: "pm_sepa_debit", name: "SEPA" }
+          : { id: TEST_CARDS[card], name: card }
     try {
       const intent = await this.emulator.confirmPaymentIntent(id, {
-        payment_method: ideal ? "pm_ideal" : TEST_CARDS[card],
+        payment_method: method.id,
         return_url: RETURN_URL,
       })
-      return `shopper confirms ${id} with ${ideal ? "iDEAL" : card} -> ${intent.status}`
+      return `shopper confirms ${id} with ${method.name} -> ${intent.status}`
     } catch (error) {
       return `shopper confirms ${id}: refused (${messageOf(error).slice(0, 60)})`
     }
@@ -527,6 +651,7 @@ export class Shop {
     }
     if (stock) {
       cart.completed = true
+      payment.orderId = `order_${cart.id}`
       return `${note}, order placed`
     }
     const booked = payment
@@ -612,7 +737,10 @@ export class Shop {
 
   private async refund(payment: Payment, amount: number): Promise<string> {
     const known = new Set(refundsIn(payment.data).map((r) => r.id))
-    const stripeAccepts = !this.refundRefusalPending && !this.faultsPending()
+    const stripeAccepts =
+      !this.refundRefusalPending &&
+      !this.faultsPending() &&
+      !this.disputed(intentIdOf(payment.data))
     const result = await this.call("refundPayment", () =>
       this.processorFor(payment.provider).refundPayment(payment.data, amount)
     )
@@ -636,6 +764,296 @@ export class Shop {
     return this.emulator.faults.describe().pending.length > 0
   }
 
+  /** Whether the cardholder's bank charged the intent back: Stripe then refuses refunds. */
+  private disputed(intentId: string | undefined): boolean {
+    return this.emulator.disputes().some((d) => d.payment_intent === intentId)
+  }
+
+  /**
+   * Runs `work` with the faults aimed at the processors' next requests set aside: the dashboard
+   * and the webhook's reconciliation are other connections to Stripe.
+   */
+  private async withoutFaults<T>(work: () => Promise<T>): Promise<T> {
+    const pending = this.emulator.faults.describe().pending
+    this.emulator.faults.clear()
+    try {
+      return await work()
+    } finally {
+      for (const fault of pending) {
+        this.emulator.faults.failNext(fault.remaining, {
+          ...(fault.route !== undefined ? { route: fault.route } : {}),
+          kind: fault.kind,
+          when: fault.when,
+          holdMs: FAULT_HOLD_MS,
+        })
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // What happens at Stripe without Medusa: the dashboard, banks and cardholders
+
+  private async outsideMedusa(resource: Resource, step: Step): Promise<string> {
+    const intents = this.emulator
+      .paymentIntents()
+      .filter((pi) => pi.metadata?.resource_id === resource.id)
+    // The merchant works from Medusa's orders: the intents live payments rest on.
+    const booked = resource.payments
+      .filter((p) => !p.canceled)
+      .map((p) => intents.find((pi) => pi.id === intentIdOf(p.data)))
+      .filter((pi): pi is Stripe.PaymentIntent => pi !== undefined)
+    const charges = this.emulator.charges()
+    const disputes = this.emulator.disputes()
+    const attempt = async (what: string, work: () => Promise<string>) => {
+      try {
+        return await work()
+      } catch (error) {
+        return `${what}: refused (${messageOf(error).slice(0, 80)})`
+      }
+    }
+    switch (step.t) {
+      case "dash-capture": {
+        const target = booked.find((pi) => pi.status === "requires_capture")
+        if (!target) return "dashboard capture: nothing authorized"
+        const capturable = target.amount_capturable
+        const amount = step.part === "full" ? capturable : Math.ceil(capturable / 2)
+        return attempt(`dashboard capture of ${target.id}`, async () => {
+          await this.stripe.paymentIntents.capture(target.id, { amount_to_capture: amount })
+          return `dashboard captures ${amount} of ${capturable} on ${target.id}`
+        })
+      }
+      case "dash-cancel": {
+        const target = booked.find((pi) => pi.status === "requires_capture")
+        if (!target) return "dashboard cancel: nothing authorized"
+        return attempt(`dashboard cancel of ${target.id}`, async () => {
+          await this.stripe.paymentIntents.cancel(target.id)
+          return `dashboard cancels the authorization of ${target.amount_capturable} on ${target.id}`
+        })
+      }
+      case "dash-refund": {
+        const target = booked.find(
+          (pi) => pi.status === "succeeded" && heldBy(pi, charges, disputes) > 0
+        )
+        if (!target) return "dashboard refund: nothing refundable"
+        const held = heldBy(target, charges, disputes)
+        const amount = step.part === "half" ? Math.ceil(held / 2) : undefined
+        return attempt(`dashboard refund on ${target.id}`, async () => {
+          let refund: Stripe.Refund
+          try {
+            refund = await this.emulator.refundFromDashboard(target.id, amount)
+          } catch (error) {
+            if (/insufficient/i.test(messageOf(error))) this.refundRefusalPending = false
+            throw error
+          }
+          if (refund.status === "failed") this.refundRefusalPending = false
+          return `dashboard refunds ${refund.amount} of ${held} on ${target.id} (${refund.id} ${refund.status})`
+        })
+      }
+      case "dispute": {
+        // Any captured payment of the resource, the one Medusa booked first.
+        const candidates = [...booked, ...intents.filter((pi) => !booked.includes(pi))]
+        const target = candidates.find(
+          (pi) =>
+            pi.status === "succeeded" && !this.disputed(pi.id) && heldBy(pi, charges, disputes) > 0
+        )
+        if (!target) return "dispute: nothing disputable"
+        return attempt(`dispute on ${target.id}`, async () => {
+          const dispute = await this.emulator.createDispute(target.id)
+          return `the cardholder disputes ${dispute.amount} on ${target.id} (${dispute.id})`
+        })
+      }
+      case "dispute-close": {
+        const ids = new Set(intents.map((pi) => pi.id))
+        const open = disputes.find(
+          (d) =>
+            typeof d.payment_intent === "string" &&
+            ids.has(d.payment_intent) &&
+            !CLOSED_DISPUTE.has(d.status)
+        )
+        if (!open) return "dispute close: no open dispute"
+        return attempt(`closing ${open.id}`, async () => {
+          await this.emulator.closeDispute(open.id, step.outcome)
+          return `the bank closes ${open.id} of ${open.amount} on ${String(open.payment_intent)}: ${step.outcome}`
+        })
+      }
+      default:
+        throw new Error(`not a step outside Medusa: ${step.t}`)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The webhook: every event of an intent runs the reconciler on it
+
+  /**
+   * Reconciles the intents of the events since the last call, as the webhook handler does, and
+   * again for the events the reconciliation itself caused. Returns what was fixed or flagged.
+   */
+  private async reconcileEvents(): Promise<string> {
+    const notes: string[] = []
+    await this.withoutFaults(async () => {
+      for (let round = 0; round < 3; round += 1) {
+        const events = this.emulator.events()
+        const fresh = events.slice(this.eventsSeen)
+        this.eventsSeen = events.length
+        const ids = [...new Set(fresh.map(intentOfEvent).filter((id) => id !== undefined))]
+        if (ids.length === 0) return
+        for (const id of ids) notes.push(...(await this.reconcile(id)))
+      }
+    })
+    return notes.join("; ")
+  }
+
+  private async reconcile(intentId: string): Promise<string[]> {
+    const tally = this.counts.reconciled
+    tally.runs += 1
+    try {
+      const report = await this.reconciler.call(intentId)
+      tally.fixed += report.fixed.length
+      tally.flagged += report.flagged.length
+      tally.waiting += report.waiting.length
+      return [
+        ...report.fixed.map((text) => `${intentId} fixed: ${text}`),
+        ...report.flagged.map((text) => `${intentId} flagged: ${text}`),
+      ]
+    } catch (error) {
+      const line = `reconciling ${intentId} threw: ${messageOf(error)}`
+      this.thrown.push(line)
+      return [line]
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Medusa's books as the reconciler reads and changes them (what MedusaTableBooks does on
+  // Medusa's tables, done on the model's payments, refunds, orders and sessions)
+
+  private paymentById(id: string): { resource: Resource; payment: Payment } {
+    for (const resource of this.resources) {
+      const payment = resource.payments.find((p) => p.id === id)
+      if (payment) return { resource, payment }
+    }
+    throw new Error(`the reconciler names payment ${id}, which the model does not have`)
+  }
+
+  private ledgerResource(intentId: string, resourceId: string | undefined) {
+    const kind: LedgerResource["kind"] | undefined = resourceId?.startsWith("cart_")
+      ? "cart"
+      : resourceId?.startsWith("paycol_")
+        ? "payment_collection"
+        : undefined
+    if (!resourceId || !kind) return undefined
+    const resource = this.resources.find((r) => r.id === resourceId)
+    if (!resource) {
+      return { id: resourceId, kind, exists: false, settled: false, session_holds_intent: false }
+    }
+    const sessions = resource.kind === "cart" ? [resource.session] : resource.sessions
+    const authorized = resource.payments.reduce((sum, p) => sum + p.amount, 0)
+    return {
+      id: resourceId,
+      kind,
+      exists: true,
+      // A cart with its order; a collection whose authorized amount reached its amount.
+      settled:
+        resource.kind === "cart"
+          ? resource.completed
+          : resource.payments.length > 0 && authorized >= resource.total,
+      session_holds_intent: sessions.some((session) => intentIdOf(session?.data) === intentId),
+    }
+  }
+
+  private medusaBooks(): MedusaBooks {
+    const refundRows = (): RefundRow[] =>
+      this.resources.flatMap((r) => r.payments.flatMap((p) => p.refunds))
+    const bookRow = (booked: LedgerPayment, row: RefundRow, refund?: Stripe.Refund): boolean => {
+      const { payment } = this.paymentById(booked.id)
+      if (!payment.orderId) return false
+      if (refundRows().some((existing) => existing.key === row.key)) return false
+      payment.amount_refunded += row.amount
+      if (refund) {
+        try {
+          payment.data = withRefund(parseSessionData(payment.data), refund)
+        } catch {
+          // Data the plugin cannot read stays as it is; the refund row is what counts.
+        }
+      }
+      payment.refunds.push(row)
+      return true
+    }
+    return {
+      read: async (intentId, resourceId): Promise<LedgerView> => {
+        const payments = this.resources.flatMap((resource) =>
+          resource.payments
+            .filter((p) => intentIdOf(p.data) === intentId)
+            .map((p): LedgerPayment => ({
+              id: p.id,
+              amount: p.amount,
+              amount_refunded: p.amount_refunded,
+              currency_code: "eur",
+              captured: p.captured,
+              canceled: p.canceled,
+              order_id: p.orderId ?? null,
+              swap_id: null,
+              booked_refunds: [
+                ...refundsIn(p.data).map((r) => r.id),
+                ...p.refunds
+                  .map((row) => row.key)
+                  .filter((key): key is string => key !== undefined)
+                  .map((key) => key.replace(REFUND_KEY_PREFIX, "").replace(DISPUTE_KEY_PREFIX, "")),
+              ],
+              noted_disputes: p.orderId ? { ...resource.disputes } : {},
+            }))
+        )
+        return { payments, resource: this.ledgerResource(intentId, resourceId) }
+      },
+      bookCapture: async (booked, amount) => {
+        const { payment } = this.paymentById(booked.id)
+        // The data takes the captured status first; Medusa's capture then asks the processor,
+        // which makes no call, and keeps the data it returns.
+        payment.data = { ...payment.data, status: "succeeded" }
+        payment.amount = Math.min(payment.amount, amount)
+        const result = await this.processorFor(payment.provider).capturePayment(payment.data)
+        if (isProcessorError(result)) {
+          throw new Error(
+            `Medusa's capture of ${payment.id} failed: ${result.code} ${result.error}`
+          )
+        }
+        payment.captured = true
+        payment.data = result
+      },
+      bookRefund: async (booked, refund) =>
+        bookRow(
+          booked,
+          {
+            amount: refund.amount,
+            stripeIds: [refund.id],
+            key: `${REFUND_KEY_PREFIX}${refund.id}`,
+          },
+          refund
+        ),
+      bookLostDispute: async (booked, dispute) =>
+        bookRow(booked, {
+          amount: dispute.amount,
+          stripeIds: [],
+          dispute: dispute.id,
+          key: `${DISPUTE_KEY_PREFIX}${dispute.id}`,
+        }),
+      bookRelease: async (booked, reason) => {
+        const { resource, payment } = this.paymentById(booked.id)
+        payment.canceled = true
+        payment.data = { ...payment.data, status: "canceled" }
+        if (payment.orderId) resource.flags.push(reason)
+      },
+      noteDisputes: async (booked, disputes) => {
+        const { resource, payment } = this.paymentById(booked.id)
+        if (!payment.orderId) return
+        for (const dispute of disputes) resource.disputes[dispute.id] = dispute.status
+      },
+      flag: async (booked, issue) => {
+        const { resource, payment } = this.paymentById(booked.id)
+        if (payment.orderId && !resource.flags.includes(issue)) resource.flags.push(issue)
+      },
+    }
+  }
+
   /**
    * A payment collection of two equal sessions: Medusa creates both in one transaction, the
    * shopper pays each, and Medusa authorizes both and books a Payment per authorized session.
@@ -650,6 +1068,8 @@ export class Shop {
       completed: false,
       payments: [],
       shown: new Set(),
+      disputes: {},
+      flags: [],
     }
     this.resources.push(collection)
     const name = this.name(collection)
@@ -720,15 +1140,24 @@ export class Shop {
       collection.payments = collection.payments.filter((p) => !booked.includes(p))
     }
     collection.completed = collection.payments.length > 0
+    for (const payment of collection.payments) payment.orderId ??= `order_${collection.id}`
     return outcomes
   }
 
   /**
-   * The end of a history: what the webhook would still do. A cart whose session's intent holds
+   * The end of a history: what the banks and the webhook would still do. Debits still
+   * processing settle (and the webhook reconciles them); a cart whose session's intent holds
    * money, or whose payment waits for stock, is completed.
    */
   async settle(): Promise<void> {
     this.emulator.faults.clear()
+    for (const intent of this.emulator.paymentIntents()) {
+      if (intent.status !== "processing") continue
+      await this.emulator.settleProcessing(intent.id, { succeed: true })
+      this.log.push(`settle: the bank settles ${intent.id}`)
+    }
+    const settled = await this.reconcileEvents()
+    if (settled) this.log.push(`settle: webhook: ${settled}`)
     for (const resource of this.resources) {
       if (resource.kind === "collection" && !resource.completed && resource.sessions[0]) {
         const { provider } = resource.sessions[0]
@@ -740,11 +1169,15 @@ export class Shop {
       const waiting = resource.payments.some((p) => !p.canceled)
       const id = intentIdOf(resource.session?.data)
       const intent = id ? this.emulator.paymentIntent(id) : undefined
-      const holds = intent ? heldBy(intent, this.emulator.charges()) > 0 : false
+      const holds = intent
+        ? heldBy(intent, this.emulator.charges(), this.emulator.disputes()) > 0
+        : false
       if (waiting || holds) {
         this.log.push(`settle: ${this.name(resource)}: ${await this.complete(resource, true)}`)
       }
     }
+    const webhook = await this.reconcileEvents()
+    if (webhook) this.log.push(`settle: webhook: ${webhook}`)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -758,12 +1191,14 @@ export class Shop {
     const found = [...this.thrown, ...this.modelGaps, ...this.refused]
     const intents = this.emulator.paymentIntents()
     const charges = this.emulator.charges()
+    const disputes = this.emulator.disputes()
     const refunds = moneyRefunds(this.emulator.refunds(), charges)
+    const lost = disputes.filter((d) => d.status === "lost")
     for (const resource of this.resources) {
       const name = this.name(resource)
       const mine = intents.filter((pi) => pi.metadata?.resource_id === resource.id)
       const holding = mine
-        .map((pi) => ({ pi, held: heldBy(pi, charges) }))
+        .map((pi) => ({ pi, held: heldBy(pi, charges, disputes) }))
         .filter((entry) => entry.held !== 0)
       const live = resource.payments.filter((p) => !p.canceled)
       if (resource.kind === "cart" && holding.length > 1) {
@@ -798,13 +1233,13 @@ export class Shop {
           ? payment.amount - payment.amount_refunded
           : payment.amount
         booked += expected
-        const held = intent ? heldBy(intent, charges) : 0
+        const held = intent ? heldBy(intent, charges, disputes) : 0
         if (held !== expected) {
           found.push(
             `${name}: ${payment.id} books ${expected}${payment.captured ? ` (captured ${payment.amount}, refunded ${payment.amount_refunded})` : ""} but Stripe holds ${held} on ${id} (${intent?.status})`
           )
         }
-        found.push(...this.refundMismatches(name, payment, refunds))
+        found.push(...this.refundMismatches(name, payment, refunds, lost))
       }
       if (settled) {
         const held = holding.reduce((sum, entry) => sum + entry.held, 0)
@@ -825,11 +1260,37 @@ export class Shop {
     return [...new Set(found)]
   }
 
-  /** Every Stripe refund of a booked intent is one Medusa refund or cancel, and back. */
-  private refundMismatches(name: string, payment: Payment, refunds: Stripe.Refund[]): string[] {
+  /**
+   * Every Stripe refund of a booked intent is one Medusa refund, and back; every lost dispute is
+   * one Medusa refund keyed by the dispute, and back.
+   */
+  private refundMismatches(
+    name: string,
+    payment: Payment,
+    refunds: Stripe.Refund[],
+    lost: Stripe.Dispute[]
+  ): string[] {
     const found: string[] = []
     const id = intentIdOf(payment.data)
     const atStripe = refunds.filter((r) => r.payment_intent === id)
+    const lostHere = lost.filter((d) => d.payment_intent === id)
+    const disputeRows = payment.refunds.filter((row) => row.dispute !== undefined)
+    for (const dispute of lostHere) {
+      const times = disputeRows.filter((row) => row.dispute === dispute.id).length
+      if (times !== 1) {
+        found.push(
+          `${name}: lost dispute ${dispute.id} of ${dispute.amount} on ${id} is in ${payment.id}'s refunds ${times} times`
+        )
+      }
+    }
+    for (const row of disputeRows) {
+      const dispute = lostHere.find((d) => d.id === row.dispute)
+      if (!dispute || dispute.amount !== row.amount) {
+        found.push(
+          `${name}: a Medusa refund of ${row.amount} on ${payment.id} for dispute ${row.dispute} is ${dispute ? `${dispute.amount} lost at Stripe` : "not a lost dispute at Stripe"}`
+        )
+      }
+    }
     const rows = payment.refunds.flatMap((row) => row.stripeIds)
     for (const refund of atStripe) {
       const times = rows.filter((rid) => rid === refund.id).length
@@ -840,6 +1301,7 @@ export class Shop {
       }
     }
     for (const row of payment.refunds) {
+      if (row.dispute !== undefined) continue
       if (row.stripeIds.length !== 1) {
         found.push(
           `${name}: a Medusa refund of ${row.amount} on ${payment.id} matches ${row.stripeIds.length} new Stripe refunds`

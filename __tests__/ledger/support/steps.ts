@@ -6,7 +6,7 @@ import fc from "fast-check"
  * so every step stays meaningful after shrinking removes others; a step with nothing to act on
  * does nothing. Recorded regression cases are lists of these.
  */
-export type Provider = "card" | "ideal"
+export type Provider = "card" | "ideal" | "sepa"
 export type TestCard = "visa" | "3ds" | "declined"
 export type FaultKind = "500" | "429" | "reset" | "timeout"
 export type FaultWhen = "before" | "after"
@@ -30,6 +30,13 @@ export type Step =
   | { t: "collection"; amount: number; provider: Provider }
   | { t: "fault"; kind: FaultKind; when: FaultWhen; count: 1 | 2 }
   | { t: "outage"; kind: "500" | "reset" }
+  | { t: "region"; cart: number }
+  | { t: "bank"; cart: number; succeed: boolean }
+  | { t: "dash-capture"; res: number; part: "full" | "partial" }
+  | { t: "dash-cancel"; res: number }
+  | { t: "dash-refund"; res: number; part: "half" | "rest" }
+  | { t: "dispute"; res: number }
+  | { t: "dispute-close"; res: number; outcome: "won" | "lost" }
 
 export type StepType = Step["t"]
 
@@ -39,7 +46,9 @@ export const TOTALS = [1500, 2500, 4000] as const
 const index = fc.nat({ max: 2 })
 const total = fc.constantFrom(...TOTALS)
 const totalOrZero = fc.constantFrom(0, ...TOTALS)
-const provider = fc.constantFrom<Provider>("card", "card", "ideal")
+const provider = fc.constantFrom<Provider>("card", "card", "ideal", "sepa")
+/** Payment collections are paid by card or iDEAL (a debit that settles days later is not). */
+const collectionProvider = fc.constantFrom<Provider>("card", "card", "ideal")
 
 /** Arbitraries of every step, with weights: shopper and checkout steps often, faults rarely. */
 export const STEP_ARBITRARIES: {
@@ -110,7 +119,7 @@ export const STEP_ARBITRARIES: {
     type: "collection",
     weight: 1,
     arbitrary: fc
-      .record({ amount: fc.constantFrom(1500, 2500), provider })
+      .record({ amount: fc.constantFrom(1500, 2500), provider: collectionProvider })
       .map((s) => ({ t: "collection", ...s })),
   },
   {
@@ -130,6 +139,37 @@ export const STEP_ARBITRARIES: {
     arbitrary: fc
       .constantFrom<"500" | "reset">("500", "reset")
       .map((kind) => ({ t: "outage", kind })),
+  },
+  { type: "region", weight: 2, arbitrary: index.map((cart) => ({ t: "region", cart })) },
+  {
+    type: "bank",
+    weight: 3,
+    arbitrary: fc
+      .record({ cart: index, succeed: fc.constantFrom(true, true, false) })
+      .map((s) => ({ t: "bank", ...s })),
+  },
+  {
+    type: "dash-capture",
+    weight: 2,
+    arbitrary: fc
+      .record({ res: index, part: fc.constantFrom<"full" | "partial">("full", "partial") })
+      .map((s) => ({ t: "dash-capture", ...s })),
+  },
+  { type: "dash-cancel", weight: 1, arbitrary: index.map((res) => ({ t: "dash-cancel", res })) },
+  {
+    type: "dash-refund",
+    weight: 2,
+    arbitrary: fc
+      .record({ res: index, part: fc.constantFrom<"half" | "rest">("half", "rest") })
+      .map((s) => ({ t: "dash-refund", ...s })),
+  },
+  { type: "dispute", weight: 2, arbitrary: index.map((res) => ({ t: "dispute", res })) },
+  {
+    type: "dispute-close",
+    weight: 2,
+    arbitrary: fc
+      .record({ res: index, outcome: fc.constantFrom<"won" | "lost">("won", "lost") })
+      .map((s) => ({ t: "dispute-close", ...s })),
   },
 ]
 
@@ -152,6 +192,13 @@ export const STEP_TYPES: readonly StepType[] = [
   "collection",
   "fault",
   "outage",
+  "region",
+  "bank",
+  "dash-capture",
+  "dash-cancel",
+  "dash-refund",
+  "dispute",
+  "dispute-close",
 ]
 
 /** How a step reads before it ran (targets unresolved). */
@@ -193,5 +240,19 @@ export function describeStep(step: Step): string {
       return `Stripe: next ${step.count} request(s) ${step.kind} ${step.when} the work`
     case "outage":
       return `Stripe: next request fails every retry (${step.kind} before the work)`
+    case "region":
+      return `cart ${step.cart}: moves to another region (Medusa drops its sessions unseen by Stripe)`
+    case "bank":
+      return `cart ${step.cart}: the bank ${step.succeed ? "settles" : "rejects"} a processing debit`
+    case "dash-capture":
+      return `resource ${step.res}: captured in the Stripe dashboard (${step.part})`
+    case "dash-cancel":
+      return `resource ${step.res}: authorization canceled in the Stripe dashboard`
+    case "dash-refund":
+      return `resource ${step.res}: refunded in the Stripe dashboard (${step.part})`
+    case "dispute":
+      return `resource ${step.res}: the cardholder disputes a payment`
+    case "dispute-close":
+      return `resource ${step.res}: the bank closes a dispute (${step.outcome})`
   }
 }
