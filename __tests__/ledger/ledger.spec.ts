@@ -22,6 +22,8 @@ import { STEP_TYPES } from "./support/steps"
  * `LEDGER_RUNS` histories (100 by default). `LEDGER_FULL=1` (npm run test:ledger) goes on past
  * failures until that many histories ran, shrinks each new kind of violation, and writes the
  * counts to bench/CHAOS.md. `LEDGER_SEED` and `LEDGER_PATH` replay one failure.
+ * `LEDGER_DROP_PAID=1` lets a region change drop a session whose intent holds money (a known
+ * gap of the plugin: nothing makes it look at that intent again).
  */
 const full = process.env.LEDGER_FULL === "1"
 const runs = Number(process.env.LEDGER_RUNS ?? (full ? 2000 : 100))
@@ -144,7 +146,7 @@ describe("ledger: what Stripe holds is what Medusa books", () => {
       [
         "## Ledger: model-based histories at the processor layer",
         "",
-        `Run on ${new Date().toISOString().slice(0, 10)} with \`npm run test:ledger\` (${runs} histories requested, seeds from ${firstSeed}, ${seconds} s): the real processors against the emulator, and a model of what Medusa 1.20 does with each answer. After every step the money Stripe holds for each cart and payment collection must equal what Medusa books for it.`,
+        `Run on ${new Date().toISOString().slice(0, 10)} with \`npm run test:ledger\` (${runs} histories requested, seeds from ${firstSeed}, ${seconds} s): the real processors against the emulator, and a model of what Medusa 1.20 does with each answer. Money also moves at Stripe without Medusa (dashboard captures, cancels and refunds, disputes won and lost, SEPA debits settling after their session was dropped); every Stripe event runs the reconciler on its intent with Medusa's books in the model, as the webhook does. After every step the money Stripe holds for each cart and payment collection must equal what Medusa books for it, every Stripe refund and lost dispute must be booked once, and at most one intent per cart may hold money.`,
         "",
         "| count | value |",
         "|---|---:|",
@@ -153,6 +155,10 @@ describe("ledger: what Stripe holds is what Medusa books", () => {
         `| shrink steps | ${shrinks} |`,
         `| steps run | ${stats.steps} |`,
         `| histories violating the invariant | ${stats.violations} |`,
+        `| reconciliations run (one per intent and webhook delivery) | ${shop.counts.reconciled.runs} |`,
+        `| differences the reconciler fixed | ${shop.counts.reconciled.fixed} |`,
+        `| differences it flagged for a person | ${shop.counts.reconciled.flagged} |`,
+        `| reconciliations left waiting | ${shop.counts.reconciled.waiting} |`,
         `| kinds of violation | ${kinds.size} |`,
         "",
         "| command | runs |",

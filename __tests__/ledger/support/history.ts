@@ -56,12 +56,13 @@ class StepCommand implements fc.AsyncCommand<Model, Shop> {
       case "refund":
       case "refund-fails":
       case "cancel-order":
+        return model.shop.hasResource()
       case "dash-capture":
       case "dash-cancel":
       case "dash-refund":
       case "dispute":
       case "dispute-close":
-        return model.shop.hasResource()
+        return model.shop.hasBooking()
       default:
         return model.shop.hasCart()
     }

@@ -30,6 +30,7 @@ export type Step =
   | { t: "collection"; amount: number; provider: Provider }
   | { t: "fault"; kind: FaultKind; when: FaultWhen; count: 1 | 2 }
   | { t: "outage"; kind: "500" | "reset" }
+  | { t: "checkout"; cart: number; provider: Provider }
   | { t: "region"; cart: number }
   | { t: "bank"; cart: number; succeed: boolean }
   | { t: "dash-capture"; res: number; part: "full" | "partial" }
@@ -140,6 +141,11 @@ export const STEP_ARBITRARIES: {
       .constantFrom<"500" | "reset">("500", "reset")
       .map((kind) => ({ t: "outage", kind })),
   },
+  {
+    type: "checkout",
+    weight: 6,
+    arbitrary: fc.record({ cart: index, provider }).map((s) => ({ t: "checkout", ...s })),
+  },
   { type: "region", weight: 2, arbitrary: index.map((cart) => ({ t: "region", cart })) },
   {
     type: "bank",
@@ -150,23 +156,23 @@ export const STEP_ARBITRARIES: {
   },
   {
     type: "dash-capture",
-    weight: 2,
+    weight: 3,
     arbitrary: fc
       .record({ res: index, part: fc.constantFrom<"full" | "partial">("full", "partial") })
       .map((s) => ({ t: "dash-capture", ...s })),
   },
-  { type: "dash-cancel", weight: 1, arbitrary: index.map((res) => ({ t: "dash-cancel", res })) },
+  { type: "dash-cancel", weight: 2, arbitrary: index.map((res) => ({ t: "dash-cancel", res })) },
   {
     type: "dash-refund",
-    weight: 2,
+    weight: 3,
     arbitrary: fc
       .record({ res: index, part: fc.constantFrom<"half" | "rest">("half", "rest") })
       .map((s) => ({ t: "dash-refund", ...s })),
   },
-  { type: "dispute", weight: 2, arbitrary: index.map((res) => ({ t: "dispute", res })) },
+  { type: "dispute", weight: 3, arbitrary: index.map((res) => ({ t: "dispute", res })) },
   {
     type: "dispute-close",
-    weight: 2,
+    weight: 3,
     arbitrary: fc
       .record({ res: index, outcome: fc.constantFrom<"won" | "lost">("won", "lost") })
       .map((s) => ({ t: "dispute-close", ...s })),
@@ -192,6 +198,7 @@ export const STEP_TYPES: readonly StepType[] = [
   "collection",
   "fault",
   "outage",
+  "checkout",
   "region",
   "bank",
   "dash-capture",
@@ -240,6 +247,8 @@ export function describeStep(step: Step): string {
       return `Stripe: next ${step.count} request(s) ${step.kind} ${step.when} the work`
     case "outage":
       return `Stripe: next request fails every retry (${step.kind} before the work)`
+    case "checkout":
+      return `cart ${step.cart}: shopper checks out in one go (${step.provider})`
     case "region":
       return `cart ${step.cart}: moves to another region (Medusa drops its sessions unseen by Stripe)`
     case "bank":
