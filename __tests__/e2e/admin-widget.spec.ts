@@ -1,3 +1,4 @@
+import Stripe from "stripe"
 import {
   adminLogin,
   ensureAdminBuild,
@@ -206,6 +207,32 @@ describe("admin: the Stripe widget on the order page, in Chromium", () => {
       } finally {
         emulator().faults.clear()
       }
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    "reconciles the order with Stripe from its button, and shows what it fixed and flagged",
+    async () => {
+      const { order, intentId } = await placeOrder("stripe")
+      // Captured in part in the Stripe dashboard; no webhook reaches this backend.
+      const { host, port, protocol } = emulator().stripeConfig()
+      const stripe = new Stripe(e2e.secrets.apiKey, { host, port, protocol })
+      await stripe.paymentIntents.capture(intentId as string, { amount_to_capture: 1000 })
+
+      const widget = await openOrderWidget(browser, order.id)
+      await widget.getByRole("button", { name: "Reconcile with Stripe" }).click()
+      const result = widget.getByTestId("stripe-reconciliation-result")
+      await result.waitFor({ timeout: 20_000 })
+      const text = await result.innerText()
+      expect(text).toContain(`Fixed: payment`)
+      expect(text).toContain(`Needs you: ${intentId} was captured in part at Stripe (10.00 EUR`)
+      await saveScreenshot(widget, "admin-order-widget-reconciled.png")
+      const payment = await e2e.db.one<{ amount: number; captured_at: Date | null }>(
+        `SELECT amount, captured_at FROM payment WHERE order_id = $1`,
+        [order.id]
+      )
+      expect(payment).toMatchObject({ amount: 1000, captured_at: expect.any(Date) })
     },
     TEST_TIMEOUT
   )

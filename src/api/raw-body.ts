@@ -12,7 +12,15 @@ export interface RawBodyOptions {
   limit: number
 }
 
-function sendTooLarge(res: ServerResponse, limit: number): void {
+/**
+ * How long the rest of a refused body is read and thrown away. Closing the connection as soon
+ * as the 413 is out resets it under a client still sending, which then sees a failed request
+ * instead of the answer; a body that keeps coming past this is cut off.
+ */
+const DISCARD_MS = 2_000
+
+function sendTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  req.resume()
   if (res.headersSent) {
     return
   }
@@ -23,9 +31,12 @@ function sendTooLarge(res: ServerResponse, limit: number): void {
   res.statusCode = 413
   res.setHeader("Content-Type", "application/json; charset=utf-8")
   res.setHeader("Content-Length", Buffer.byteLength(body))
-  // The rest of the body is not read: close the connection once the answer is out.
-  res.setHeader("Connection", "close")
   res.end(body)
+  if (!req.readableEnded) {
+    const cutOff = setTimeout(() => req.socket.destroy(), DISCARD_MS)
+    cutOff.unref()
+    req.once("end", () => clearTimeout(cutOff))
+  }
 }
 
 /**
@@ -46,8 +57,7 @@ export function rawBody(options: RawBodyOptions) {
     }
     const declared = Number(req.headers["content-length"])
     if (Number.isFinite(declared) && declared > limit) {
-      sendTooLarge(res, limit)
-      req.resume()
+      sendTooLarge(req, res, limit)
       return
     }
     if (req.readableEnded) {
@@ -77,8 +87,7 @@ export function rawBody(options: RawBodyOptions) {
       if (size > limit) {
         settle(() => {
           chunks.length = 0
-          sendTooLarge(res, limit)
-          req.resume()
+          sendTooLarge(req, res, limit)
         })
         return
       }
