@@ -53,6 +53,7 @@ import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { eventIntakeFor, type RecordedEvent } from "../core/webhook-intake"
 import { MedusaTableBooks } from "../reconcile/medusa-books"
 import { PaymentIntentReconciler } from "../reconcile/reconciler"
+import { sweepRecentPayments } from "../reconcile/sweep"
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
@@ -141,18 +142,6 @@ interface StalledEventRow {
 
 /** Advisory lock held by the process sweeping stalled events. */
 const SWEEP_LOCK = "stripe-webhook-sweep"
-
-/** Advisory lock held by the process reconciling recent payments. */
-const RECONCILE_SWEEP_LOCK = "stripe-reconcile-sweep"
-
-/**
- * The reconciliation sweep looks at Stripe payments made within this many days, the longest
- * unreconciled first, this many per run: money moves at Stripe for weeks after a checkout
- * (captures, refunds, disputes, authorizations expiring), and not every move sends an event
- * that arrives.
- */
-const RECONCILE_SWEEP_DAYS = 30
-const RECONCILE_SWEEP_BATCH = 10
 
 function isDue(row: StalledEventRow, intervalMs: number): boolean {
   if (row.status !== "failed") {
@@ -357,53 +346,15 @@ export default class StripeWebhookHandlerService {
     }
   }
 
-  /**
-   * Reconciles a few recent Stripe payments with Stripe, the ones reconciled longest ago first,
-   * each under its intent's lock. One process sweeps at a time; returns how many it looked at.
-   */
-  async sweepReconciliation(batch = RECONCILE_SWEEP_BATCH): Promise<number> {
-    let lease: LockLease
-    try {
-      lease = await this.acquireLock(RECONCILE_SWEEP_LOCK, 0)
-    } catch (error) {
-      if (error instanceof LockTimeoutError) {
-        return 0
-      }
-      throw error
-    }
-    try {
-      const rows = (await this.manager.query(
-        `SELECT id, data->>'id' AS intent FROM payment
-         WHERE provider_id = ANY($1) AND starts_with(data->>'id', 'pi_')
-           AND created_at > now() - make_interval(days => $2)
-         ORDER BY COALESCE((data->>'reconciled_at')::bigint, 0), created_at
-         LIMIT $3`,
-        [STRIPE_PROVIDER_IDS, RECONCILE_SWEEP_DAYS, batch]
-      )) as { id: string; intent: string }[]
-      for (const row of rows) {
-        try {
-          const report = await this.withLock(paymentIntentLockName(row.intent), () =>
-            this.reconciler().call(row.intent)
-          )
-          if (report.fixed.length + report.flagged.length > 0) {
-            this.logger.info(
-              `medusa-stripe-payments: reconciled ${row.intent}: ${[...report.fixed, ...report.flagged].join("; ")}`
-            )
-          }
-        } catch (error) {
-          this.logger.warn(
-            `medusa-stripe-payments: could not reconcile ${row.intent} of payment ${row.id}: ${messageOf(error)}`
-          )
-        }
-        await this.manager.query(
-          `UPDATE payment SET data = data || jsonb_build_object('reconciled_at', $2::bigint) WHERE id = $1`,
-          [row.id, Date.now()]
-        )
-      }
-      return rows.length
-    } finally {
-      await lease.release()
-    }
+  /** One run of the reconciliation sweep (see `reconcile/sweep.ts`); the loader's timer calls it. */
+  sweepReconciliation(): Promise<number> {
+    return sweepRecentPayments({
+      manager: this.manager,
+      logger: this.logger,
+      acquireLock: (name, waitMs) => this.acquireLock(name, waitMs),
+      reconcile: (intentId) =>
+        this.withLock(paymentIntentLockName(intentId), () => this.reconciler().call(intentId)),
+    })
   }
 
   private async handBack(
