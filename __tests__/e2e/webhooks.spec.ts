@@ -610,6 +610,17 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
       expect(booked).toEqual({ amount: 700 })
     })
 
+    it("releases a paid intent whose session was dropped without the plugin being told", async () => {
+      const { cart, intentId } = await paidCartWithHeldEvents()
+      // What Medusa does when a cart changes region, had cancelling the intent then failed.
+      await e2e.db.query(`DELETE FROM payment_session WHERE cart_id = $1`, [cart.id])
+      const released = await waitFor(
+        () => (emu.paymentIntent(intentId)?.status === "canceled" ? true : undefined),
+        { timeoutMs: 40_000, description: "the orphaned authorization released by the sweep" }
+      )
+      expect(released).toBe(true)
+    })
+
     it("hands an event that failed every attempt back once Stripe answers again", async () => {
       const { cart, event } = await paidCartWithHeldEvents()
       emu.faults.setFailureRate(1, { kinds: ["500"], routes: [RETRIEVE_ROUTE] })

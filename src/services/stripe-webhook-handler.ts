@@ -349,6 +349,7 @@ export default class StripeWebhookHandlerService {
   /** One run of the reconciliation sweep (see `reconcile/sweep.ts`); the loader's timer calls it. */
   sweepReconciliation(): Promise<number> {
     return sweepRecentPayments({
+      stripe: this.stripe,
       manager: this.manager,
       logger: this.logger,
       acquireLock: (name, waitMs) => this.acquireLock(name, waitMs),
