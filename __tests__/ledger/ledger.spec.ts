@@ -22,8 +22,6 @@ import { STEP_TYPES } from "./support/steps"
  * `LEDGER_RUNS` histories (100 by default). `LEDGER_FULL=1` (npm run test:ledger) goes on past
  * failures until that many histories ran, shrinks each new kind of violation, and writes the
  * counts to bench/CHAOS.md. `LEDGER_SEED` and `LEDGER_PATH` replay one failure.
- * `LEDGER_DROP_PAID=1` lets a region change drop a session whose intent holds money (a known
- * gap of the plugin: nothing makes it look at that intent again).
  */
 const full = process.env.LEDGER_FULL === "1"
 const runs = Number(process.env.LEDGER_RUNS ?? (full ? 2000 : 100))

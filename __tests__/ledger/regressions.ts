@@ -6,6 +6,28 @@ import type { History } from "./support/history"
  */
 export const REGRESSIONS: { name: string; history: History }[] = [
   {
+    name: "a captured session Medusa drops on a region change gives its money back",
+    history: {
+      autoCapture: true,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "region", cart: 0 },
+      ],
+    },
+  },
+  {
+    name: "an authorized session Medusa drops on a region change is released",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "initiate", cart: 0, provider: "card" },
+        { t: "confirm", cart: 0, card: "visa" },
+        { t: "region", cart: 0 },
+      ],
+    },
+  },
+  {
     name: "two collection sessions of equal amounts get an intent each",
     history: {
       autoCapture: false,

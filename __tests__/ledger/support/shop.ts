@@ -88,15 +88,6 @@ const RETURN_URL = "https://shop.example/checkout"
 const MONEY_MOVING_REFUND = new Set(["succeeded", "pending", "requires_action"])
 /** How the emulator's refused refunds come back: an API error, or a refund in status failed. */
 const REFUSED_REFUND_CODES = new Set(["balance_insufficient", "insufficient_funds"])
-/**
- * Whether a region change may drop a session whose intent holds money. Off by default: Medusa
- * drops the session without telling the provider, and no later Stripe event or sweep makes the
- * plugin look at that intent again, so its money stays at Stripe. With LEDGER_DROP_PAID=1 this
- * history, for one, breaks the invariant:
- *   {"autoCapture":true,"steps":[{"t":"initiate","cart":0,"provider":"card"},
- *    {"t":"confirm","cart":0,"card":"visa"},{"t":"region","cart":0}]}
- */
-const DROP_PAID_SESSIONS = process.env.LEDGER_DROP_PAID === "1"
 const UPDATABLE = new Set(["requires_payment_method", "requires_confirmation", "requires_action"])
 
 /** Keys of the Refund rows the reconciler books, as `MedusaTableBooks` writes them. */
@@ -561,17 +552,20 @@ export class Shop {
       }
       case "region": {
         // Medusa's setRegion_ deletes the cart's payment sessions with a repository call: the
-        // provider is not told, and an intent the shopper already paid keeps its money.
+        // provider is not told. An intent the shopper already paid keeps its money until the
+        // plugin's reconciliation sweep finds it holding money no payment rests on.
         if (cart.completed) return "region: skipped (completed)"
         const dropped = intentIdOf(cart.session?.data)
         const intent = dropped ? this.emulator.paymentIntent(dropped) : undefined
         const held = intent ? heldBy(intent, this.emulator.charges(), this.emulator.disputes()) : 0
-        if (held > 0 && !DROP_PAID_SESSIONS) {
-          // Nothing tells the plugin of such an intent again (see DROP_PAID_SESSIONS).
-          return `region: skipped (${dropped} holds ${held}; LEDGER_DROP_PAID=1 drops it)`
-        }
         cart.session = undefined
-        return `new region, sessions dropped${dropped ? ` (${dropped} unseen by Stripe)` : ""}`
+        if (!dropped) return "new region, sessions dropped"
+        if (held <= 0) return `new region, sessions dropped (${dropped} unseen by Stripe)`
+        let swept: string[] = []
+        await this.withoutFaults(async () => {
+          swept = await this.reconcile(dropped)
+        })
+        return `new region, sessions dropped; the sweep finds ${dropped}: ${swept.join("; ") || "nothing to do"}`
       }
       case "bank": {
         const processing = this.emulator
