@@ -422,6 +422,20 @@ describe("webhooks: Stripe events turn payments into orders exactly once", () =>
     })
   })
 
+  it("says once that the endpoint sends events in another API version", async () => {
+    const newer = () => ({
+      ...fakeEvent("payment_intent.created", { id: "pi_newer", object: "payment_intent" }),
+      api_version: "2026-09-30.endive",
+    })
+    expect((await deliverSigned(newer())).status).toBe(200)
+    expect((await deliverSigned(newer())).status).toBe(200)
+    const said = e2e.backend
+      .logs()
+      .filter((line) => line.includes("sends events in API version 2026-09-30.endive"))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toContain("--api-version 2024-04-10")
+  })
+
   it("ignores at once an event about a cart another store on the account owns", async () => {
     const event = fakeEvent("payment_intent.succeeded", {
       id: "pi_otherstore",

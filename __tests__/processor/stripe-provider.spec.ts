@@ -368,6 +368,31 @@ describe("StripeProviderService", () => {
       expect(result.data).toMatchObject({ id: data.id, status: "requires_capture" })
     })
 
+    it("adds the card's brand and last four digits once Stripe authorized it", async () => {
+      const { context, data } = await initiate()
+      expect(data.card_last4).toBeUndefined()
+      await emulator.confirmPaymentIntent(data.id, { payment_method: "pm_card_mastercard" })
+      const result = unwrap(
+        await processor.authorizePayment(data, { cart_id: context.resource_id })
+      )
+      expect(result.data).toMatchObject({ card_brand: "mastercard", card_last4: "4444" })
+      // Medusa's payment takes its data from retrievePayment, and the capture keeps them.
+      const payment = unwrap(await processor.retrievePayment(result.data)) as StripeSessionData
+      const captured = unwrap(await processor.capturePayment(payment)) as StripeSessionData
+      expect(captured).toMatchObject({ card_brand: "mastercard", card_last4: "4444" })
+    })
+
+    it("shows no card while 3-D Secure is pending", async () => {
+      const { context, data } = await initiate()
+      await emulator.confirmPaymentIntent(data.id, {
+        payment_method: "pm_card_threeDSecure2Required",
+      })
+      const result = unwrap(
+        await processor.authorizePayment(data, { cart_id: context.resource_id })
+      )
+      expect(result.data).not.toHaveProperty("card_last4")
+    })
+
     it("returns requires_more when 3-D Secure is pending", async () => {
       const { context, data } = await initiate()
       await emulator.confirmPaymentIntent(data.id, {

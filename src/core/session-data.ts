@@ -28,9 +28,24 @@ export type StripeSessionData = {
   amount_received?: number
   amount_refunded?: number
   refunds?: RecordedRefund[]
+  /**
+   * The card's brand and last four digits, once Stripe authorized it (the Medusa v1 Next.js
+   * starter's order page reads `card_last4`, as the official plugin wrote it).
+   */
+  card_brand?: string
+  card_last4?: string
   /** When the plugin last read the intent from Stripe (epoch ms). */
   synced_at?: number
 }
+
+/** The card of the intent's latest charge, when the charge was read with the intent. */
+function cardOf(intent: Stripe.PaymentIntent): { brand: string; last4: string } | undefined {
+  const charge = intent.latest_charge
+  const card = typeof charge === "object" && charge ? charge.payment_method_details?.card : null
+  return card?.brand && card.last4 ? { brand: card.brand, last4: card.last4 } : undefined
+}
+
+const CARD_SHOWN: ReadonlySet<string> = new Set(["requires_capture", "succeeded"])
 
 function customerId(customer: Stripe.PaymentIntent["customer"]): string | null {
   if (customer === null || customer === undefined) return null
@@ -61,6 +76,13 @@ export function toSessionData(
   }
   if (intent.amount_received > 0) {
     data.amount_received = intent.amount_received
+  }
+  const card = CARD_SHOWN.has(intent.status) ? cardOf(intent) : undefined
+  const brand = card?.brand ?? (CARD_SHOWN.has(intent.status) ? previous?.card_brand : undefined)
+  const last4 = card?.last4 ?? (CARD_SHOWN.has(intent.status) ? previous?.card_last4 : undefined)
+  if (brand && last4) {
+    data.card_brand = brand
+    data.card_last4 = last4
   }
   if (previous?.refunds) {
     data.refunds = previous.refunds
@@ -118,5 +140,7 @@ export const PROTECTED_SESSION_FIELDS: readonly string[] = [
   "amount_received",
   "amount_refunded",
   "refunds",
+  "card_brand",
+  "card_last4",
   "synced_at",
 ]

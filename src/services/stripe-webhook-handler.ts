@@ -60,6 +60,9 @@ const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 export const MISSING_SECRET_MESSAGE =
   'medusa-stripe-payments: option "webhook_secret" is not set, so Stripe webhooks cannot be verified. Set it (or STRIPE_WEBHOOK_SECRET) to the signing secret (whsec_...) of the Stripe webhook endpoint for POST /stripe/hooks.'
 
+/** Whether this process has said that the endpoint's API version differs (said once). */
+let apiVersionNoted = false
+
 function assertNever(value: never): never {
   throw new Error(`Unhandled webhook action ${JSON.stringify(value)}`)
 }
@@ -238,6 +241,22 @@ export default class StripeWebhookHandlerService {
       throw new Error("The payload is not a Stripe event")
     }
     return event
+  }
+
+  /**
+   * Says once per process when Stripe sends events in another API version than the plugin's.
+   * Nothing breaks (every intent is read fresh in the plugin's version), but the endpoint's
+   * snapshots then differ from what the plugin reads, and the dashboard shows them that way.
+   */
+  noteApiVersion(event: { api_version?: string | null }): void {
+    const version = event.api_version
+    if (!version || version === this.options.apiVersion || apiVersionNoted) {
+      return
+    }
+    apiVersionNoted = true
+    this.logger.warn(
+      `medusa-stripe-payments: the Stripe webhook endpoint sends events in API version ${version}, the plugin uses ${this.options.apiVersion}. Events are only a hint (every intent is read fresh), but create the endpoint with the plugin's version: in the dashboard pick ${this.options.apiVersion}, or \`stripe webhook_endpoints create --url https://<backend>${WEBHOOK_PATH} --api-version ${this.options.apiVersion}\`.`
+    )
   }
 
   /**

@@ -61,6 +61,7 @@ export const POST = async (req: MedusaRequest, res: MedusaResponse): Promise<voi
     return
   }
 
+  handler.noteApiVersion(event)
   const plan = planWebhookEvent(event)
   const received = await handler.recordReceived(event, plan)
   if (plan.action === "ignore") {
