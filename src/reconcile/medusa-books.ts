@@ -333,18 +333,10 @@ export class MedusaTableBooks implements MedusaBooks {
     const intentId = String(disputes[0].payment_intent ?? "")
     const notes = Object.fromEntries(disputes.map((d) => [d.id, disputeNote(d, intentId)]))
     const latest = [...disputes].sort((a, b) => b.created - a.created)[0]
-    await this.manager.query(
-      `UPDATE "order"
-       SET metadata = COALESCE(metadata, '{}'::jsonb) || $2::jsonb, updated_at = now()
-       WHERE id = $1`,
-      [
-        payment.order_id,
-        JSON.stringify({
-          [DISPUTE_METADATA_KEY]: notes[latest.id],
-          [DISPUTES_METADATA_KEY]: notes,
-        }),
-      ]
-    )
+    await this.mergeOrderMetadata(payment.order_id, {
+      [DISPUTE_METADATA_KEY]: notes[latest.id],
+      [DISPUTES_METADATA_KEY]: notes,
+    })
     const open = disputes.filter((d) => !["won", "lost"].includes(d.status))
     if (open.length > 0) {
       this.services.logger.warn(
@@ -367,20 +359,25 @@ export class MedusaTableBooks implements MedusaBooks {
     if (issues.includes(issue)) {
       return
     }
+    await this.mergeOrderMetadata(payment.order_id, {
+      [RECONCILIATION_METADATA_KEY]: {
+        issues: [...issues, issue],
+        flagged_at: new Date().toISOString(),
+      },
+    })
+    this.services.logger.warn(`${PLUGIN_NAME}: order ${payment.order_id}: ${issue}`)
+  }
+
+  /** Sets top-level keys of the order's metadata, keeping the others. */
+  private async mergeOrderMetadata(
+    orderId: string,
+    entries: Record<string, unknown>
+  ): Promise<void> {
     await this.manager.query(
       `UPDATE "order"
        SET metadata = COALESCE(metadata, '{}'::jsonb) || $2::jsonb, updated_at = now()
        WHERE id = $1`,
-      [
-        payment.order_id,
-        JSON.stringify({
-          [RECONCILIATION_METADATA_KEY]: {
-            issues: [...issues, issue],
-            flagged_at: new Date().toISOString(),
-          },
-        }),
-      ]
+      [orderId, JSON.stringify(entries)]
     )
-    this.services.logger.warn(`${PLUGIN_NAME}: order ${payment.order_id}: ${issue}`)
   }
 }
