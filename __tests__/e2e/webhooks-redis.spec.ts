@@ -168,7 +168,14 @@ describe("webhooks: two instances with the Redis event bus", () => {
       status: "succeeded",
       amount_received: confirmed.amount,
     })
-    expect(await eventRow(event.id)).toMatchObject({ status: "processed", attempts: 1 })
+    const processed = await waitFor(
+      async () => {
+        const row = await eventRow(event.id)
+        return row?.status === "processed" ? row : undefined
+      },
+      { timeoutMs: 20_000, description: `event ${event.id} processed` }
+    )
+    expect(processed).toMatchObject({ status: "processed", attempts: 1 })
     const deliveredTo = new Set(
       emu.webhooks
         .deliveries()
