@@ -153,6 +153,15 @@ describe("webhooks: two instances with the Redis event bus", () => {
     )
     await sleep(4_000)
 
+    // The event is marked processed once its reconciliation (the capture) is done too.
+    const processed = await waitFor(
+      async () => {
+        const row = await eventRow(event.id)
+        return row?.status === "processed" ? row : undefined
+      },
+      { timeoutMs: 20_000, description: `event ${event.id} processed` }
+    )
+    expect(processed).toMatchObject({ status: "processed", attempts: 1 })
     expect(await ordersOf(cart.id)).toHaveLength(1)
     expect(shopper.type === "order" && shopper.data.id).toBe(order.id)
     expect(await e2e.db.count(`SELECT count(*) FROM payment WHERE cart_id = $1`, [cart.id])).toBe(1)
@@ -168,14 +177,6 @@ describe("webhooks: two instances with the Redis event bus", () => {
       status: "succeeded",
       amount_received: confirmed.amount,
     })
-    const processed = await waitFor(
-      async () => {
-        const row = await eventRow(event.id)
-        return row?.status === "processed" ? row : undefined
-      },
-      { timeoutMs: 20_000, description: `event ${event.id} processed` }
-    )
-    expect(processed).toMatchObject({ status: "processed", attempts: 1 })
     const deliveredTo = new Set(
       emu.webhooks
         .deliveries()
