@@ -1,4 +1,5 @@
 import http from "http"
+import { seededRandom } from "../../src/emulator/random"
 
 import { freePort, type Backend } from "./backend"
 import { checkout, findVariantIds } from "./checkout"
@@ -18,18 +19,6 @@ import { sleep, waitFor } from "./wait"
  */
 
 export const CAPTURE_ROUTE = "POST /v1/payment_intents/:id/capture"
-
-/** A deterministic random source (mulberry32), so that a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface WebhookProxy {
   url: string

@@ -1,4 +1,5 @@
 import type { MultiInstanceRun } from "../../__tests__/support/multi-instance"
+import { ms, num, table } from "./markdown"
 import { boundOf, concurrencyFindings, type ConcurrencyResult, type Measured } from "./concurrency"
 
 /** Sections a partial run rewrites in place in RESULTS.md, between these markers. */
@@ -14,19 +15,6 @@ const LABELS: Record<string, string> = {
   ours: "this plugin",
   official: "official",
   manual: "manual baseline",
-}
-
-const fixed = (v: number | undefined, digits = 2) =>
-  v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits)
-const ms = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? "–" : `${Math.round(v)}`
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(" | ")} |`,
-    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
-    ...rows.map((row) => `| ${row.join(" | ")} |`),
-  ].join("\n")
 }
 
 function machine(m: Measured): string {
@@ -52,16 +40,16 @@ export function concurrencySection(r: ConcurrencyResult | undefined): string {
       LABELS[run.config] ?? run.config,
       `${run.latencyMs} ms`,
       String(run.concurrency),
-      `**${fixed(run.perSecond)}**`,
-      showBound ? fixed(b.bound) : "–",
-      showBound && b.bound ? `**${fixed(run.perSecond / b.bound)}**` : "–",
+      `**${num(run.perSecond, 2)}**`,
+      showBound ? num(b.bound, 2) : "–",
+      showBound && b.bound ? `**${num(run.perSecond / b.bound, 2)}**` : "–",
       ms(run.completionMs.median),
       ms(run.completionMs.p99),
       `${run.ok}/${run.concurrency}`,
       String(run.fiveHundreds),
       `${run.hung}${run.restarted ? " (restarted)" : ""}`,
       others(run.statuses),
-      fixed(run.stripeCallsPerCompletion),
+      num(run.stripeCallsPerCompletion, 2),
       String(run.peakConnections),
     ]
   })

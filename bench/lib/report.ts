@@ -1,23 +1,12 @@
 import type { LatencyRun } from "./load"
+import { ms, num, table } from "./markdown"
 import type { BenchResults } from "./results"
 import { concurrencySection, instancesSection } from "./report-load"
 import { STEP_REQUESTS, STOREFRONT_STEPS } from "./shop"
 import { ratio } from "./stats"
 import { CALL_ROWS, CHECKOUT_STEPS, CHECKOUT_TARGET, callsOf } from "./targets"
 
-const ms = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? "–" : `${Math.round(v)}`
 const x = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toFixed(2))
-const num = (v: number | undefined, digits = 1) =>
-  v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits)
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(" | ")} |`,
-    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
-    ...rows.map((row) => `| ${row.join(" | ")} |`),
-  ].join("\n")
-}
 
 function callsSection(r: BenchResults): string {
   const ours = r.calls.ours
