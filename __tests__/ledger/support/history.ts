@@ -178,11 +178,11 @@ export async function explain(
 
 /** Where the full run writes its counts. */
 export const CHAOS_REPORT = path.join(__dirname, "..", "..", "..", "bench", "CHAOS.md")
-const START = "<!-- ledger:start -->"
-const END = "<!-- ledger:end -->"
 
-/** Replaces (or appends) the ledger section of bench/CHAOS.md. */
-export function writeReport(section: string): void {
+/** Replaces (or appends) a section of bench/CHAOS.md, between markers named by `marker`. */
+export function writeReport(section: string, marker = "ledger"): void {
+  const START = `<!-- ${marker}:start -->`
+  const END = `<!-- ${marker}:end -->`
   const current = fs.existsSync(CHAOS_REPORT) ? fs.readFileSync(CHAOS_REPORT, "utf8") : ""
   const block = `${START}\n${section.trim()}\n${END}`
   const start = current.indexOf(START)

@@ -138,7 +138,7 @@ export function heldBy(
 }
 
 /** Refunds that gave captured money back (not released authorizations, not failed ones). */
-function moneyRefunds(refunds: Stripe.Refund[], charges: Stripe.Charge[]): Stripe.Refund[] {
+export function moneyRefunds(refunds: Stripe.Refund[], charges: Stripe.Charge[]): Stripe.Refund[] {
   const captured = new Set(charges.filter((c) => c.captured).map((c) => c.id))
   return refunds.filter(
     (r) =>

@@ -1,0 +1,68 @@
+import type { Step } from "./steps"
+
+/**
+ * Histories through the backend replayed as plain tests: the money-safety findings as a shopper
+ * and an admin reach them over HTTP, and every history the property test ever shrunk. A new
+ * counterexample from `npm run test:ledger` is added here as printed.
+ */
+export const BACKEND_REGRESSIONS: { name: string; steps: Step[] }[] = [
+  {
+    name: "a session deleted, switched and refreshed after completion keeps the order's money",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: true, webhook: true },
+      { t: "delete", cart: 0 },
+      { t: "select", cart: 0, provider: "stripe-ideal" },
+      { t: "refresh", cart: 0 },
+      { t: "capture", order: 0 },
+    ],
+  },
+  {
+    name: "a total back at an earlier value after a paid session is charged once",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "quantity", cart: 0, quantity: 2 },
+      { t: "sessions", cart: 0 },
+      { t: "quantity", cart: 0, quantity: 1 },
+      { t: "sessions", cart: 0 },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: false },
+    ],
+  },
+  {
+    name: "a backend killed during a completion leaves one order for one authorization",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "restart", during: "complete" },
+      { t: "deliver", how: "duplicated" },
+      { t: "complete", cart: 0, twice: false, webhook: false },
+    ],
+  },
+  {
+    name: "a dashboard partial capture, a refund and a lost dispute are booked once each",
+    steps: [
+      { t: "cart", quantity: 2, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: false },
+      { t: "dash-capture", order: 0, part: "partial" },
+      { t: "deliver", how: "reordered" },
+      { t: "refund", order: 0, part: "half" },
+      { t: "dispute", order: 0 },
+      { t: "dispute-close", order: 0, outcome: "lost" },
+    ],
+  },
+  {
+    name: "an order edit paid by two sessions and one canceled once authorized",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: true },
+      { t: "edit", order: 0, sessions: 2, upto: "completed" },
+      { t: "edit", order: 0, sessions: 1, upto: "authorized" },
+      { t: "capture", order: 0 },
+    ],
+  },
+]
