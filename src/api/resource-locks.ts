@@ -3,7 +3,13 @@ import { cartLockName, paymentCollectionLockName } from "../core/webhook-events"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
 import { LockTimeoutError, type LockLease } from "../core/advisory-lock"
 import { messageOf } from "../core/errors"
-import { readCartTotal, withCartTotal, type CartTotalsReader } from "../core/cart-totals"
+import {
+  readCartTotal,
+  withCartTotal,
+  type CartTotal,
+  type CartTotalsReader,
+} from "../core/cart-totals"
+import { completionStart, withGatePass } from "../core/completion-gate"
 
 const HANDLER_SERVICE = "stripeWebhookHandlerService"
 
@@ -40,9 +46,13 @@ interface Refusal {
   refuse: { status: number; body: { type: string; code: string; message: string } }
 }
 
-/** Runs the route inside `around` (for example with values it reads from async context). */
+/**
+ * Runs the route inside `around` (for example with values it reads from async context), and
+ * `end` once the response is sent or the connection closes.
+ */
 interface Around {
   around(next: () => void): void
+  end?(): void
 }
 
 type Prepared = Refusal | Around | void
@@ -66,8 +76,11 @@ function holdResourceLock(lock: ResourceLock): Middleware {
 
     let closed = false
     let lease: LockLease | undefined
+    let end: (() => void) | undefined
     const release = () => {
       closed = true
+      end?.()
+      end = undefined
       const held = lease
       lease = undefined
       held?.release().catch(() => undefined)
@@ -89,17 +102,24 @@ function holdResourceLock(lock: ResourceLock): Middleware {
         }
         lock.prepare(req, acquired, handler, id).then(
           (prepared) => {
+            if (closed) {
+              // The client went away meanwhile and the lock is released: run nothing unguarded.
+              if (prepared && "around" in prepared) prepared.end?.()
+              return
+            }
             if (prepared && "refuse" in prepared) {
               res.status(prepared.refuse.status).json(prepared.refuse.body)
               return
             }
             if (prepared && "around" in prepared) {
+              end = prepared.end
               prepared.around(() => next())
               return
             }
             next()
           },
           (error: unknown) => {
+            if (closed) return
             logger?.warn(`medusa-stripe-payments: ${lock.what} ${id}: ${messageOf(error)}`)
             next()
           }
@@ -139,15 +159,26 @@ export const cartCompletionLock: Middleware = holdResourceLock({
   }),
   // A completion cut off after Medusa recorded the payment can only be finished under its own
   // idempotency key; the shopper's retry, which carries a new key or none, is pointed at it.
+  // The work up to the Stripe call starts a few completions at a time (see completion-gate).
   async prepare(req, _lease, handler, cartId) {
-    const key = await handler.interruptedCompletionKey(cartId)
-    if (key) {
-      req.headers["idempotency-key"] = key
+    const pass = await completionStart.enter()
+    let total: CartTotal | undefined
+    try {
+      const key = await handler.interruptedCompletionKey(cartId)
+      if (key) {
+        req.headers["idempotency-key"] = key
+      }
+      // Read before Medusa opens the completion's transaction, under the lock (see cart-totals).
+      const carts = resolveOptional<CartTotalsReader>(req, "cartService")
+      total = carts ? await readCartTotal(carts, cartId).catch(() => undefined) : undefined
+    } catch (error) {
+      pass.leave()
+      throw error
     }
-    // Read before Medusa opens the completion's transaction, under the lock (see cart-totals).
-    const carts = resolveOptional<CartTotalsReader>(req, "cartService")
-    const total = carts ? await readCartTotal(carts, cartId).catch(() => undefined) : undefined
-    return { around: (next) => withCartTotal(total, next) }
+    return {
+      around: (next) => withCartTotal(total, () => withGatePass(pass, next)),
+      end: () => pass.leave(),
+    }
   },
 })
 

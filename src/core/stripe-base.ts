@@ -14,6 +14,7 @@ import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { poolsFor, type PoolSizes } from "./advisory-lock"
 import { normalizeCurrency, toChargeableStripeAmount, toStripeAmount } from "./amounts"
 import { isStripeError, StripeOperationError, StripePluginError, toProcessorError } from "./errors"
+import { leaveCompletionStart } from "./completion-gate"
 import {
   cartTotalInScope,
   readCartTotal,
@@ -203,6 +204,8 @@ export abstract class StripeBase extends AbstractPaymentProcessor {
   ): Promise<PaymentProcessorError | { status: PaymentSessionStatus; data: SessionResponse }> {
     try {
       const data = parseSessionData(paymentSessionData)
+      // A store completion waits for Stripe from here: the next one may start its work.
+      leaveCompletionStart()
       const intent = await this.stripe_.paymentIntents.retrieve(data.id, {
         expand: HELD_FUNDS_EXPAND,
       })
