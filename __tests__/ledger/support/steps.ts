@@ -14,6 +14,7 @@ export type FaultWhen = "before" | "after"
 export type Step =
   | { t: "cart"; total: number }
   | { t: "total"; cart: number; total: number }
+  | { t: "totals"; cart: number; totals: number[] }
   | { t: "initiate"; cart: number; provider: Provider }
   | { t: "update"; cart: number }
   | { t: "delete"; cart: number }
@@ -62,6 +63,15 @@ export const STEP_ARBITRARIES: {
     type: "total",
     weight: 5,
     arbitrary: fc.record({ cart: index, total: totalOrZero }).map((s) => ({ t: "total", ...s })),
+  },
+  {
+    // The shopper edits the cart several times in a row, so a total comes back to an earlier
+    // value (A -> B -> C -> B) on one intent in many histories.
+    type: "totals",
+    weight: 2,
+    arbitrary: fc
+      .record({ cart: index, totals: fc.array(total, { minLength: 2, maxLength: 4 }) })
+      .map((s) => ({ t: "totals", ...s })),
   },
   {
     type: "initiate",
@@ -182,6 +192,7 @@ export const STEP_ARBITRARIES: {
 export const STEP_TYPES: readonly StepType[] = [
   "cart",
   "total",
+  "totals",
   "initiate",
   "update",
   "delete",
@@ -215,6 +226,8 @@ export function describeStep(step: Step): string {
       return `new cart, total ${step.total}`
     case "total":
       return `cart ${step.cart}: total -> ${step.total}`
+    case "totals":
+      return `cart ${step.cart}: totals -> ${step.totals.join(" -> ")}`
     case "initiate":
       return `cart ${step.cart}: initiate ${step.provider}`
     case "update":
