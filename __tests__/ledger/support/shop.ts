@@ -747,13 +747,21 @@ export class Shop {
         const refundable = payment.amount - payment.amount_refunded
         const amount =
           step.t === "refund" && step.part === "rest" ? refundable : Math.ceil(refundable / 2)
-        if (step.t === "refund-fails") {
-          this.emulator.failNextRefund(step.mode)
-          this.refundRefusalPending = true
-        }
         if (step.t === "refund") {
           return `refund ${amount} on ${payment.id} -> ${await this.refund(payment, amount)}`
         }
+        if (step.mode === "lost") {
+          // Stripe refunds, then Medusa's transaction rolls back (its database failed): the
+          // answer is lost, and the admin asks again for the same refund.
+          const lost = await this.call("refundPayment", () =>
+            this.processorFor(payment.provider).refundPayment(payment.data, amount)
+          )
+          const retried = await this.refund(payment, amount)
+          const first = isProcessorError(lost) ? `error ${lost.code}` : "rolled back"
+          return `refund ${amount} on ${payment.id} -> ${first}, retried -> ${retried}`
+        }
+        this.emulator.failNextRefund(step.mode)
+        this.refundRefusalPending = true
         // The admin sees the refusal and asks again for the same refund.
         const refused = await this.refund(payment, amount)
         const retried = await this.refund(payment, amount)

@@ -26,7 +26,7 @@ export type Step =
   | { t: "complete"; cart: number; stock: boolean }
   | { t: "capture"; res: number }
   | { t: "refund"; res: number; part: "half" | "rest" }
-  | { t: "refund-fails"; res: number; mode: "error" | "failed" }
+  | { t: "refund-fails"; res: number; mode: "error" | "failed" | "lost" }
   | { t: "cancel-order"; res: number }
   | { t: "collection"; amount: number; provider: Provider }
   | { t: "fault"; kind: FaultKind; when: FaultWhen; count: 1 | 2 }
@@ -122,7 +122,10 @@ export const STEP_ARBITRARIES: {
     type: "refund-fails",
     weight: 1,
     arbitrary: fc
-      .record({ res: index, mode: fc.constantFrom<"error" | "failed">("error", "failed") })
+      .record({
+        res: index,
+        mode: fc.constantFrom<"error" | "failed" | "lost">("error", "failed", "lost"),
+      })
       .map((s) => ({ t: "refund-fails", ...s })),
   },
   { type: "cancel-order", weight: 2, arbitrary: index.map((res) => ({ t: "cancel-order", res })) },
@@ -251,7 +254,9 @@ export function describeStep(step: Step): string {
     case "refund":
       return `resource ${step.res}: refund ${step.part}`
     case "refund-fails":
-      return `resource ${step.res}: refund refused by Stripe (${step.mode}), then retried`
+      return step.mode === "lost"
+        ? `resource ${step.res}: refund made by Stripe, Medusa rolled back, then retried`
+        : `resource ${step.res}: refund refused by Stripe (${step.mode}), then retried`
     case "cancel-order":
       return `resource ${step.res}: cancel order`
     case "collection":
