@@ -1,6 +1,7 @@
 import Stripe from "stripe"
 import {
   bootE2E,
+  cardOrder,
   checkout,
   completeCart,
   emulatorOf,
@@ -10,7 +11,6 @@ import {
   waitFor,
   type Cart,
   type E2E,
-  type Order,
 } from "../support"
 
 jest.setTimeout(120_000)
@@ -48,14 +48,7 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
 
   const emulator = () => emulatorOf(e2e)
 
-  const authorizedOrder = async (): Promise<{ order: Order; intentId: string }> => {
-    const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
-    const intentId = intentIdOf(cart.payment_session)
-    await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
-    const completed = await completeCart(e2e.store, cart.id)
-    if (completed.type !== "order") throw new Error(`No order: ${JSON.stringify(completed)}`)
-    return { order: completed.data, intentId }
-  }
+  const authorizedOrder = () => cardOrder(e2e)
 
   const paymentOf = (orderId: string) =>
     e2e.db.one<PaymentRow>(

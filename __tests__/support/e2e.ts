@@ -2,11 +2,13 @@ import { randomBytes } from "crypto"
 
 import { Env, ScratchApp, createScratchApp, migrateAndSeed, packPlugin } from "./app"
 import { Backend, freePort, startBackend } from "./backend"
+import { checkout, completeCart, intentIdOf } from "./checkout"
 import { Db, TestDatabase, connectDb, createTestDatabase, dropStaleTestDatabases } from "./db"
 import { StripeEmulator, addWebhookEndpoint, startEmulator } from "./emulator"
 import { AdminClient, ApiClient, adminClient, storeClient } from "./http"
 import { clearRedisNamespace, redisServerUrl } from "./redis"
 import { SeedData, buildSeedData } from "./seed-data"
+import type { Order } from "./store-types"
 
 /** The plugin's webhook route. */
 export const WEBHOOK_PATH = "/stripe/hooks"
@@ -17,6 +19,19 @@ export function emulatorOf(e2e: E2E): StripeEmulator {
     throw new Error("The Stripe emulator did not start: run `npm run build`")
   }
   return e2e.emulator
+}
+
+/**
+ * A shopper's order paid by card in the EUR region (the `stripe` provider, authorized and not
+ * captured unless the backend captures automatically), and the intent it rests on.
+ */
+export async function cardOrder(e2e: E2E): Promise<{ order: Order; intentId: string }> {
+  const cart = await checkout(e2e.store, { region: "eur", provider: "stripe" })
+  const intentId = intentIdOf(cart.payment_session)
+  await emulatorOf(e2e).confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
+  const completed = await completeCart(e2e.store, cart.id)
+  if (completed.type !== "order") throw new Error(`No order: ${JSON.stringify(completed)}`)
+  return { order: completed.data, intentId }
 }
 
 export interface BootE2EOptions {

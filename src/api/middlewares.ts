@@ -1,4 +1,5 @@
 import type { MiddlewaresConfig } from "@medusajs/medusa"
+import type { MoneyRouteOwner } from "../core/payment-bookings"
 import { WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from "../core/webhook-events"
 import { cancelIntentsOfDroppedSessions } from "./dropped-session-cleanup"
 import { rawBody } from "./raw-body"
@@ -7,6 +8,7 @@ import {
   cartPaymentLock,
   cartPaymentSessionLock,
   paymentCollectionAuthorizationLock,
+  paymentMoneyLock,
 } from "./resource-locks"
 
 /** Store routes that change what a cart costs, each taking the cart's lock. */
@@ -26,6 +28,23 @@ const CART_SESSION_ROUTES: Array<{ matcher: string; method: "POST" | "DELETE" }>
   { matcher: "/store/carts/:id/payment-sessions/:provider_id", method: "POST" },
   { matcher: "/store/carts/:id/payment-sessions/:provider_id", method: "DELETE" },
   { matcher: "/store/carts/:id/payment-sessions/:provider_id/refresh", method: "POST" },
+]
+
+/**
+ * Admin routes that capture, refund or cancel a Stripe payment, by what their `:id` names. Each
+ * holds the locks of the payments' intents until its transaction has committed.
+ */
+const PAYMENT_MONEY_ROUTES: Array<{ matcher: string; owner: MoneyRouteOwner }> = [
+  { matcher: "/admin/orders/:id/refund", owner: "order" },
+  { matcher: "/admin/orders/:id/capture", owner: "order" },
+  { matcher: "/admin/orders/:id/cancel", owner: "order" },
+  { matcher: "/admin/orders/:id/return", owner: "order" },
+  { matcher: "/admin/orders/:id/claims", owner: "order" },
+  { matcher: "/admin/orders/:id/swaps/:swap_id/process-payment", owner: "order" },
+  { matcher: "/admin/orders/:id/swaps/:swap_id/cancel", owner: "order" },
+  { matcher: "/admin/returns/:id/receive", owner: "return" },
+  { matcher: "/admin/payments/:id/refund", owner: "payment" },
+  { matcher: "/admin/payments/:id/capture", owner: "payment" },
 ]
 
 export const config: MiddlewaresConfig = {
@@ -64,6 +83,11 @@ export const config: MiddlewaresConfig = {
       matcher,
       method: [method],
       middlewares: [cartPaymentLock],
+    })),
+    ...PAYMENT_MONEY_ROUTES.map(({ matcher, owner }) => ({
+      matcher,
+      method: ["POST" as const],
+      middlewares: [paymentMoneyLock(owner)],
     })),
     ...CART_SESSION_ROUTES.map(({ matcher, method }) => ({
       matcher,

@@ -1,5 +1,10 @@
 import type { Logger, MedusaNextFunction, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
-import { cartLockName, paymentCollectionLockName } from "../core/webhook-events"
+import {
+  cartLockName,
+  paymentCollectionLockName,
+  paymentIntentLockName,
+} from "../core/webhook-events"
+import type { MoneyRouteOwner } from "../core/payment-bookings"
 import type StripeWebhookHandlerService from "../services/stripe-webhook-handler"
 import { LockTimeoutError, type LockLease } from "../core/advisory-lock"
 import { messageOf } from "../core/errors"
@@ -26,7 +31,11 @@ function resolveOptional<T>(req: MedusaRequest, name: string): T | undefined {
 interface ResourceLock {
   /** What the lock guards, for the log (e.g. "the completion lock of cart"). */
   what: string
-  lockName(id: string): string
+  /**
+   * The names of the locks the request holds, taken in one fixed order; none (an order without
+   * Stripe payments) runs the route without a lock.
+   */
+  lockNames(id: string, handler: StripeWebhookHandlerService): string[] | Promise<string[]>
   /** The 409 answer when another request or an event holds the lock for too long. */
   conflict(id: string): { code: string; message: string }
   /**
@@ -58,8 +67,8 @@ interface Around {
 type Prepared = Refusal | Around | void
 
 /**
- * Holds the advisory lock of the resource named by the route's `:id` for the whole request,
- * released once the response is sent or the connection closes. The webhook takes the same lock
+ * Holds the advisory locks of the resource named by the route's `:id` for the whole request,
+ * released once the response is sent or the connection closes. The webhook takes the same locks
  * before it acts on that resource, so the two never act on it at the same time, in one process
  * or across instances.
  */
@@ -88,11 +97,19 @@ function holdResourceLock(lock: ResourceLock): Middleware {
     res.once("finish", release)
     res.once("close", release)
 
-    handler.acquireLock(lock.lockName(id)).then(
+    const acquire = async (): Promise<LockLease | undefined> => {
+      const names = await lock.lockNames(id, handler)
+      return names.length > 0 ? handler.acquireLocks(names) : undefined
+    }
+    acquire().then(
       (acquired) => {
         if (closed) {
           // The client went away while waiting; the webhook finishes the work.
-          acquired.release().catch(() => undefined)
+          acquired?.release().catch(() => undefined)
+          return
+        }
+        if (!acquired) {
+          next()
           return
         }
         lease = acquired
@@ -152,7 +169,7 @@ function holdResourceLock(lock: ResourceLock): Middleware {
 /** Around the shopper's `POST /store/carts/:id/complete`. */
 export const cartCompletionLock: Middleware = holdResourceLock({
   what: "the completion lock of cart",
-  lockName: cartLockName,
+  lockNames: (cartId) => [cartLockName(cartId)],
   conflict: (cartId) => ({
     code: "cart_completion_in_progress",
     message: `Cart ${cartId} is being completed by another request; retry in a moment`,
@@ -189,7 +206,7 @@ export const cartCompletionLock: Middleware = holdResourceLock({
  */
 export const paymentCollectionAuthorizationLock: Middleware = holdResourceLock({
   what: "the authorization lock of payment collection",
-  lockName: paymentCollectionLockName,
+  lockNames: (collectionId) => [paymentCollectionLockName(collectionId)],
   conflict: (collectionId) => ({
     code: "payment_collection_authorization_in_progress",
     message: `Payment collection ${collectionId} is being authorized by another request; retry in a moment`,
@@ -203,7 +220,7 @@ export const paymentCollectionAuthorizationLock: Middleware = holdResourceLock({
  */
 const CART_LOCK: ResourceLock = {
   what: "the lock of cart",
-  lockName: cartLockName,
+  lockNames: (cartId) => [cartLockName(cartId)],
   conflict: (cartId) => ({
     code: "cart_completion_in_progress",
     message: `Cart ${cartId} is being completed; retry in a moment`,
@@ -240,3 +257,27 @@ export const cartPaymentSessionLock: Middleware = holdResourceLock({
     }
   },
 })
+
+/**
+ * Around the admin routes that capture, refund or cancel a Stripe payment: the lock of every
+ * PaymentIntent the route may move money on, the lock the webhook's reconciliation of that
+ * intent takes too, held until Medusa's transaction has committed and the answer is sent.
+ *
+ * A refund first adopts a refund the plugin made that the payment's data does not hold (a
+ * success whose answer Medusa lost). Without the lock, a second refund of the same amount
+ * running while the first one's transaction is still open adopts the first one's Stripe refund,
+ * and Medusa books one Stripe refund twice; a reconciliation running then books it a second
+ * time too. Taken in sorted order, and never together with a cart's lock, so two routes on one
+ * order, or a route and a webhook, cannot wait for each other.
+ */
+export function paymentMoneyLock(owner: MoneyRouteOwner): Middleware {
+  return holdResourceLock({
+    what: `the payment locks of ${owner}`,
+    lockNames: async (id, handler) =>
+      (await handler.paymentIntentsOf(owner, id)).map(paymentIntentLockName),
+    conflict: (id) => ({
+      code: "payment_operation_in_progress",
+      message: `A payment of ${owner} ${id} is being captured, refunded, canceled or reconciled by another request; retry in a moment`,
+    }),
+  })
+}

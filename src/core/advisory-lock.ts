@@ -208,3 +208,34 @@ function lease(name: string, client: PgPoolClient, high: number, low: number): L
     },
   }
 }
+
+/**
+ * Takes several advisory locks, always in the same (sorted) order so that two holders of
+ * overlapping sets cannot each wait for the other; on a failure the ones taken are released.
+ * The lease releases them all; its client is the first lock's.
+ */
+export async function acquireAdvisoryLocks(
+  pool: PgPool,
+  names: readonly string[],
+  waitMs: number = LOCK_WAIT_MS
+): Promise<LockLease> {
+  const sorted = [...new Set(names)].sort()
+  if (sorted.length === 0) {
+    throw new Error("No lock to take")
+  }
+  const held: LockLease[] = []
+  const releaseAll = async () => {
+    for (const each of held.splice(0).reverse()) {
+      await each.release()
+    }
+  }
+  try {
+    for (const name of sorted) {
+      held.push(await acquireAdvisoryLock(pool, name, waitMs))
+    }
+  } catch (error) {
+    await releaseAll()
+    throw error
+  }
+  return { name: sorted.join(", "), client: held[0].client, release: releaseAll }
+}

@@ -44,3 +44,49 @@ export function databasePaymentBookings(pool: PgQueryable): PaymentBookings {
     },
   }
 }
+
+/** What an admin route that moves a payment's money names in its `:id`. */
+export type MoneyRouteOwner = "order" | "payment" | "return"
+
+/**
+ * The PaymentIntents of the Stripe payments an admin route may capture, refund or cancel:
+ * an order's own payments, its swaps' and those of its order edits' payment collections; one
+ * payment; or the payments of the order a return belongs to (directly, or through its swap or
+ * claim). Read on the plugin's own pool, before the route opens its transaction.
+ */
+export async function paymentIntentsOf(
+  pool: PgQueryable,
+  owner: MoneyRouteOwner,
+  id: string
+): Promise<string[]> {
+  const { rows } = await pool.query<{ intent: string }>(
+    `${ORDER_OF[owner]}
+     SELECT DISTINCT p.data->>'id' AS intent
+     FROM payment p
+     WHERE p.provider_id LIKE 'stripe%' AND p.data->>'id' IS NOT NULL
+       AND (p.order_id IN (SELECT id FROM target)
+         OR p.swap_id IN (SELECT s.id FROM swap s WHERE s.order_id IN (SELECT id FROM target))
+         OR p.id IN (SELECT link.payment_id FROM payment_collection_payments link
+                     JOIN order_edit e ON e.payment_collection_id = link.payment_collection_id
+                     WHERE e.order_id IN (SELECT id FROM target))
+         OR p.id IN (SELECT id FROM target_payment))
+     ORDER BY 1`,
+    [id]
+  )
+  return rows.map((row) => row.intent)
+}
+
+/** The order (`target`) and payment (`target_payment`) a route's `:id` names. */
+const ORDER_OF: Readonly<Record<MoneyRouteOwner, string>> = {
+  order: `WITH target AS (SELECT $1::text AS id),
+               target_payment AS (SELECT NULL::text AS id WHERE false)`,
+  payment: `WITH target AS (SELECT NULL::text AS id WHERE false),
+                 target_payment AS (SELECT $1::text AS id)`,
+  return: `WITH target AS (
+             SELECT COALESCE(r.order_id, s.order_id, c.order_id) AS id
+             FROM return r
+             LEFT JOIN swap s ON s.id = r.swap_id
+             LEFT JOIN claim_order c ON c.id = r.claim_order_id
+             WHERE r.id = $1),
+           target_payment AS (SELECT NULL::text AS id WHERE false)`,
+}

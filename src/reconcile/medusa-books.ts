@@ -248,6 +248,10 @@ export class MedusaTableBooks implements MedusaBooks {
       if (!payment?.order_id) {
         return false
       }
+      // A refund the plugin made is booked by the request that made it, in the payment's data.
+      if (entry.refund && refundIdsOf(payment.data ?? {}).includes(entry.refund.id)) {
+        return false
+      }
       const existing = (await tx.query(`SELECT id FROM refund WHERE idempotency_key = $1`, [
         entry.key,
       ])) as unknown[]

@@ -43,12 +43,14 @@ import {
 import {
   LockTimeoutError,
   acquireAdvisoryLock,
+  acquireAdvisoryLocks,
   poolsFor,
   type LockLease,
   type PgQueryable,
   type PluginPools,
 } from "../core/advisory-lock"
 import { LOCK_WAIT_MS } from "../core/webhook-lock"
+import { paymentIntentsOf, type MoneyRouteOwner } from "../core/payment-bookings"
 import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { eventIntakeFor, type RecordedEvent } from "../core/webhook-intake"
 import { MedusaTableBooks } from "../reconcile/medusa-books"
@@ -308,6 +310,16 @@ export default class StripeWebhookHandlerService {
   /** Takes the Postgres advisory lock `name`, shared by every process on the database. */
   acquireLock(name: string, waitMs: number = LOCK_WAIT_MS): Promise<LockLease> {
     return acquireAdvisoryLock(this.pools.locks, name, waitMs)
+  }
+
+  /** Takes several locks in one fixed order (see `acquireAdvisoryLocks`). */
+  acquireLocks(names: readonly string[], waitMs: number = LOCK_WAIT_MS): Promise<LockLease> {
+    return acquireAdvisoryLocks(this.pools.locks, names, waitMs)
+  }
+
+  /** The intents of the Stripe payments an admin route's `:id` names (see payment-bookings). */
+  paymentIntentsOf(owner: MoneyRouteOwner, id: string): Promise<string[]> {
+    return paymentIntentsOf(this.pools.queries, owner, id)
   }
 
   async withLock<T>(name: string, work: (lease: LockLease) => Promise<T>): Promise<T> {

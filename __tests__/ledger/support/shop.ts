@@ -171,6 +171,8 @@ export class Shop {
   private thrown: string[] = []
   /** Operations Stripe would have accepted that the processor refused. */
   private refused: string[] = []
+  /** Payments Medusa booked on an intent that did not hold their amount at that moment. */
+  private unheld: string[] = []
   /** Set once Stripe was told to refuse a refund, until a refund came back refused. */
   private refundRefusalPending = false
   private sequence = 0
@@ -235,6 +237,7 @@ export class Shop {
     this.modelGaps = []
     this.thrown = []
     this.refused = []
+    this.unheld = []
     this.refundRefusalPending = false
     this.eventsSeen = 0
     this.autoCapture = autoCapture
@@ -449,6 +452,11 @@ export class Shop {
     switch (step.t) {
       case "total":
         return this.changeTotal(cart, step.total)
+      case "totals": {
+        const notes: string[] = []
+        for (const total of step.totals) notes.push(await this.changeTotal(cart, total))
+        return notes.join("; ")
+      }
       case "initiate": {
         if (cart.completed || cart.session || cart.total <= 0)
           return `initiate ${step.provider}: skipped`
@@ -692,6 +700,15 @@ export class Shop {
   }
 
   private book(resource: Resource, provider: Provider, amount: number, data: Data): Payment {
+    // Authorized means Stripe holds the amount now: the reconciler books a refund given back
+    // before the payment existed, but the order would still be placed on no money.
+    const intent = this.emulator.paymentIntent(intentIdOf(data) ?? "")
+    const held = intent ? heldBy(intent, this.emulator.charges(), this.emulator.disputes()) : 0
+    if (held < amount) {
+      this.unheld.push(
+        `${this.name(resource)}: a payment of ${amount} was booked on ${intent?.id ?? "no intent"}, which held ${held}`
+      )
+    }
     this.sequence += 1
     const payment: Payment = {
       id: `pay_${this.sequence}`,
@@ -730,13 +747,21 @@ export class Shop {
         const refundable = payment.amount - payment.amount_refunded
         const amount =
           step.t === "refund" && step.part === "rest" ? refundable : Math.ceil(refundable / 2)
-        if (step.t === "refund-fails") {
-          this.emulator.failNextRefund(step.mode)
-          this.refundRefusalPending = true
-        }
         if (step.t === "refund") {
           return `refund ${amount} on ${payment.id} -> ${await this.refund(payment, amount)}`
         }
+        if (step.mode === "lost") {
+          // Stripe refunds, then Medusa's transaction rolls back (its database failed): the
+          // answer is lost, and the admin asks again for the same refund.
+          const lost = await this.call("refundPayment", () =>
+            this.processorFor(payment.provider).refundPayment(payment.data, amount)
+          )
+          const retried = await this.refund(payment, amount)
+          const first = isProcessorError(lost) ? `error ${lost.code}` : "rolled back"
+          return `refund ${amount} on ${payment.id} -> ${first}, retried -> ${retried}`
+        }
+        this.emulator.failNextRefund(step.mode)
+        this.refundRefusalPending = true
         // The admin sees the refusal and asks again for the same refund.
         const refused = await this.refund(payment, amount)
         const retried = await this.refund(payment, amount)
@@ -1216,7 +1241,7 @@ export class Shop {
    * session's intent that Medusa has not booked yet is allowed only before it.
    */
   violations(settled: boolean): string[] {
-    const found = [...this.thrown, ...this.modelGaps, ...this.refused]
+    const found = [...this.thrown, ...this.modelGaps, ...this.refused, ...this.unheld]
     const intents = this.emulator.paymentIntents()
     const charges = this.emulator.charges()
     const disputes = this.emulator.disputes()

@@ -14,6 +14,7 @@ export type FaultWhen = "before" | "after"
 export type Step =
   | { t: "cart"; total: number }
   | { t: "total"; cart: number; total: number }
+  | { t: "totals"; cart: number; totals: number[] }
   | { t: "initiate"; cart: number; provider: Provider }
   | { t: "update"; cart: number }
   | { t: "delete"; cart: number }
@@ -25,7 +26,7 @@ export type Step =
   | { t: "complete"; cart: number; stock: boolean }
   | { t: "capture"; res: number }
   | { t: "refund"; res: number; part: "half" | "rest" }
-  | { t: "refund-fails"; res: number; mode: "error" | "failed" }
+  | { t: "refund-fails"; res: number; mode: "error" | "failed" | "lost" }
   | { t: "cancel-order"; res: number }
   | { t: "collection"; amount: number; provider: Provider }
   | { t: "fault"; kind: FaultKind; when: FaultWhen; count: 1 | 2 }
@@ -62,6 +63,15 @@ export const STEP_ARBITRARIES: {
     type: "total",
     weight: 5,
     arbitrary: fc.record({ cart: index, total: totalOrZero }).map((s) => ({ t: "total", ...s })),
+  },
+  {
+    // The shopper edits the cart several times in a row, so a total comes back to an earlier
+    // value (A -> B -> C -> B) on one intent in many histories.
+    type: "totals",
+    weight: 2,
+    arbitrary: fc
+      .record({ cart: index, totals: fc.array(total, { minLength: 2, maxLength: 4 }) })
+      .map((s) => ({ t: "totals", ...s })),
   },
   {
     type: "initiate",
@@ -112,7 +122,10 @@ export const STEP_ARBITRARIES: {
     type: "refund-fails",
     weight: 1,
     arbitrary: fc
-      .record({ res: index, mode: fc.constantFrom<"error" | "failed">("error", "failed") })
+      .record({
+        res: index,
+        mode: fc.constantFrom<"error" | "failed" | "lost">("error", "failed", "lost"),
+      })
       .map((s) => ({ t: "refund-fails", ...s })),
   },
   { type: "cancel-order", weight: 2, arbitrary: index.map((res) => ({ t: "cancel-order", res })) },
@@ -182,6 +195,7 @@ export const STEP_ARBITRARIES: {
 export const STEP_TYPES: readonly StepType[] = [
   "cart",
   "total",
+  "totals",
   "initiate",
   "update",
   "delete",
@@ -215,6 +229,8 @@ export function describeStep(step: Step): string {
       return `new cart, total ${step.total}`
     case "total":
       return `cart ${step.cart}: total -> ${step.total}`
+    case "totals":
+      return `cart ${step.cart}: totals -> ${step.totals.join(" -> ")}`
     case "initiate":
       return `cart ${step.cart}: initiate ${step.provider}`
     case "update":
@@ -238,7 +254,9 @@ export function describeStep(step: Step): string {
     case "refund":
       return `resource ${step.res}: refund ${step.part}`
     case "refund-fails":
-      return `resource ${step.res}: refund refused by Stripe (${step.mode}), then retried`
+      return step.mode === "lost"
+        ? `resource ${step.res}: refund made by Stripe, Medusa rolled back, then retried`
+        : `resource ${step.res}: refund refused by Stripe (${step.mode}), then retried`
     case "cancel-order":
       return `resource ${step.res}: cancel order`
     case "collection":
