@@ -68,12 +68,25 @@ describe("ledger through a real backend: what Stripe holds is what Medusa books"
       markInterruptAsFailure: false,
     })
     const error = details.errorInstance
+    const steps = details.counterexample ? stepsOf(details.counterexample) : []
+    // The shrunk history once more, for a log of exactly its steps.
+    const violations = steps.length > 0 ? await runHistory(storefront, steps) : []
     return formatFailure({
       seed: details.seed,
       path: details.counterexamplePath ?? path ?? "",
-      violations: error instanceof BackendViolation ? error.violations : [String(error)],
-      log: error instanceof BackendViolation ? error.log : [],
-      steps: details.counterexample ? stepsOf(details.counterexample) : [],
+      violations:
+        violations.length > 0
+          ? violations
+          : error instanceof BackendViolation
+            ? error.violations
+            : [String(error)],
+      log:
+        violations.length > 0
+          ? [...storefront.log]
+          : error instanceof BackendViolation
+            ? error.log
+            : [],
+      steps,
     })
   }
 

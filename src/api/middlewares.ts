@@ -6,12 +6,11 @@ import { rawBody } from "./raw-body"
 import {
   cartCompletionLock,
   cartPaymentLock,
-  cartPaymentSessionLock,
   paymentCollectionAuthorizationLock,
   paymentMoneyLock,
 } from "./resource-locks"
 
-/** Store routes that change what a cart costs, each taking the cart's lock. */
+/** Store routes that change what a cart costs, each taking the cart's lock; refused once completed. */
 const CART_TOTAL_ROUTES: Array<{ matcher: string; method: "POST" | "DELETE" }> = [
   { matcher: "/store/carts/:id/line-items", method: "POST" },
   { matcher: "/store/carts/:id/line-items/:line_id", method: "POST" },
@@ -92,7 +91,7 @@ export const config: MiddlewaresConfig = {
     ...CART_SESSION_ROUTES.map(({ matcher, method }) => ({
       matcher,
       method: [method],
-      middlewares: [cartPaymentSessionLock],
+      middlewares: [cartPaymentLock],
     })),
   ],
 }

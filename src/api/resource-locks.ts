@@ -216,27 +216,19 @@ export const paymentCollectionAuthorizationLock: Middleware = holdResourceLock({
 /**
  * Around every Store API route that can change a cart's payment (its total, its sessions, the
  * selected provider): the completion's own lock, so none of them runs while the shopper or a
- * webhook completes the cart, in any backend instance.
+ * webhook completes the cart, in any backend instance; and a refusal once the cart is completed.
+ * Medusa 1.20 shares a completed cart's line items and sessions with its order, and the order's
+ * payment then moves only through the order (capture, refund, cancel in the admin): changing
+ * the cart's items, or deleting, refreshing or switching its session, must neither change what
+ * the order says was paid nor cancel or refund its payment.
  */
-const CART_LOCK: ResourceLock = {
+export const cartPaymentLock: Middleware = holdResourceLock({
   what: "the lock of cart",
   lockNames: (cartId) => [cartLockName(cartId)],
   conflict: (cartId) => ({
     code: "cart_completion_in_progress",
     message: `Cart ${cartId} is being completed; retry in a moment`,
   }),
-}
-
-export const cartPaymentLock: Middleware = holdResourceLock(CART_LOCK)
-
-/**
- * Around the Store API routes of a cart's payment sessions: the cart's lock, and a refusal once
- * the cart is completed. The order's payment then moves only through the order (capture, refund,
- * cancel in the admin); deleting, refreshing or switching the completed cart's session must not
- * cancel or refund it.
- */
-export const cartPaymentSessionLock: Middleware = holdResourceLock({
-  ...CART_LOCK,
   async prepare(_req, lease, _handler, cartId) {
     const { rows } = await lease.client.query<{ completed: boolean }>(
       `SELECT completed_at IS NOT NULL AS completed FROM cart WHERE id = $1`,
@@ -251,7 +243,7 @@ export const cartPaymentSessionLock: Middleware = holdResourceLock({
         body: {
           type: "not_allowed",
           code: "cart_completed",
-          message: `Cart ${cartId} is completed: its payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
+          message: `Cart ${cartId} is completed: its items and payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
         },
       },
     }

@@ -65,4 +65,15 @@ export const BACKEND_REGRESSIONS: { name: string; steps: Step[] }[] = [
       { t: "capture", order: 0 },
     ],
   },
+  {
+    name: "a completed cart's quantity cannot change: a clear 409, and the order keeps its books",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: true },
+      { t: "quantity", cart: 0, quantity: 2 },
+      { t: "capture", order: 0 },
+      { t: "refund", order: 0, part: "rest" },
+    ],
+  },
 ]
