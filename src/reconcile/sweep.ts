@@ -18,13 +18,24 @@ export const SWEEP_DAYS = 30
 export const SWEEP_BATCH = 10
 
 /**
- * Intents holding money are also looked at from Stripe's side, the newest this many per run,
- * made within this many days: one no Medusa payment rests on may have lost its session without
- * the plugin being told (Medusa drops a cart's sessions behind the provider's back when the cart
- * changes region, and cancelling its intent then may have failed).
+ * Intents holding money are also looked at from Stripe's side, made within this many days: one
+ * no Medusa payment rests on may have lost its session without the plugin being told (Medusa
+ * drops a cart's sessions behind the provider's back when the cart changes region, and
+ * cancelling its intent then may have failed). Each run reads up to this many pages of this
+ * many intents, resuming where the previous run stopped, so a shop making more intents than
+ * one page between runs still has every recent intent looked at.
  */
 export const ORPHAN_SWEEP_DAYS = 7
 export const ORPHAN_SWEEP_BATCH = 100
+export const ORPHAN_SWEEP_PAGES = 5
+
+/**
+ * Where the walk through Stripe's recent intents (listed newest first) resumes: after this
+ * intent, or from the newest when the previous run reached the end of the window.
+ */
+export interface OrphanWalk {
+  startingAfter?: string
+}
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
@@ -35,6 +46,8 @@ export interface SweepDeps {
   acquireLock(name: string, waitMs: number): Promise<LockLease>
   /** Reconciles one intent under its lock. */
   reconcile(paymentIntentId: string): Promise<ReconcileReport>
+  /** Kept by the caller from one run to the next. */
+  orphanWalk: OrphanWalk
 }
 
 /**
@@ -93,17 +106,28 @@ async function reconcileLogged(deps: SweepDeps, intentId: string): Promise<void>
   }
 }
 
-/** Recent intents of this plugin that hold money while no live Medusa payment rests on them. */
+/**
+ * Intents of this plugin, among the next pages of the walk, that hold money while no live Medusa
+ * payment rests on them.
+ */
 async function heldIntentsWithoutPayment(deps: SweepDeps): Promise<string[]> {
+  const walk = deps.orphanWalk
   const since = Math.floor(Date.now() / 1000) - ORPHAN_SWEEP_DAYS * 24 * 60 * 60
-  const page = await deps.stripe.paymentIntents.list({
-    created: { gte: since },
-    limit: ORPHAN_SWEEP_BATCH,
-  })
-  const held = page.data
-    .filter((intent) => intent.status === "requires_capture" || intent.status === "succeeded")
-    .filter((intent) => typeof intent.metadata?.resource_id === "string")
-    .map((intent) => intent.id)
+  const held: string[] = []
+  for (let pages = 0; pages < ORPHAN_SWEEP_PAGES; pages++) {
+    const page = await listIntents(deps.stripe, since, walk)
+    held.push(
+      ...page.data
+        .filter((intent) => intent.status === "requires_capture" || intent.status === "succeeded")
+        .filter((intent) => typeof intent.metadata?.resource_id === "string")
+        .map((intent) => intent.id)
+    )
+    const last = page.data[page.data.length - 1]
+    walk.startingAfter = page.has_more && last ? last.id : undefined
+    if (walk.startingAfter === undefined) {
+      break
+    }
+  }
   if (held.length === 0) {
     return []
   }
@@ -114,4 +138,28 @@ async function heldIntentsWithoutPayment(deps: SweepDeps): Promise<string[]> {
   )) as { intent: string }[]
   const bookedIds = new Set(booked.map((row) => row.intent))
   return held.filter((id) => !bookedIds.has(id))
+}
+
+async function listIntents(
+  stripe: Stripe,
+  since: number,
+  walk: OrphanWalk
+): Promise<Stripe.ApiList<Stripe.PaymentIntent>> {
+  const params: Stripe.PaymentIntentListParams = {
+    created: { gte: since },
+    limit: ORPHAN_SWEEP_BATCH,
+  }
+  if (walk.startingAfter === undefined) {
+    return stripe.paymentIntents.list(params)
+  }
+  try {
+    return await stripe.paymentIntents.list({ ...params, starting_after: walk.startingAfter })
+  } catch (error) {
+    // The intent the walk stopped at left the window (or the account): start again from the newest.
+    if ((error as { code?: unknown }).code !== "resource_missing") {
+      throw error
+    }
+    walk.startingAfter = undefined
+    return stripe.paymentIntents.list(params)
+  }
 }

@@ -55,7 +55,7 @@ import { parseOptions, type ResolvedStripeOptions } from "../options"
 import { eventIntakeFor, type RecordedEvent } from "../core/webhook-intake"
 import { MedusaTableBooks } from "../reconcile/medusa-books"
 import { PaymentIntentReconciler } from "../reconcile/reconciler"
-import { sweepRecentPayments } from "../reconcile/sweep"
+import { sweepRecentPayments, type OrphanWalk } from "../reconcile/sweep"
 
 const STRIPE_PROVIDER_IDS: string[] = Object.values(PROVIDER_IDS)
 
@@ -166,6 +166,8 @@ export default class StripeWebhookHandlerService {
   protected readonly cradle_: Cradle
   protected readonly pluginOptions_: Record<string, unknown>
   private resolvedOptions_?: Readonly<ResolvedStripeOptions>
+  /** The reconciliation sweep's place in Stripe's list of recent intents, from run to run. */
+  private readonly orphanWalk_: OrphanWalk = {}
 
   constructor(cradle: Cradle, pluginOptions?: Record<string, unknown>) {
     this.cradle_ = cradle
@@ -386,6 +388,7 @@ export default class StripeWebhookHandlerService {
       acquireLock: (name, waitMs) => this.acquireLock(name, waitMs),
       reconcile: (intentId) =>
         this.withLock(paymentIntentLockName(intentId), () => this.reconciler().call(intentId)),
+      orphanWalk: this.orphanWalk_,
     })
   }
 
