@@ -1,3 +1,5 @@
+import { advisoryLockKeys } from "../../src/core/webhook-lock"
+import { paymentIntentLockName } from "../../src/core/webhook-events"
 import {
   adminClient,
   bootE2E,
@@ -125,6 +127,28 @@ describe("concurrent admin refunds of one payment", () => {
       booked: refunds.map((each) => each.id).sort(),
     })
   }
+
+  it("refuses a refund without an admin at once, without waiting for the payment's lock", async () => {
+    const { order, intentId } = await capturedOrder()
+    // Another backend is moving this payment's money: its lock is taken.
+    const holder = await connectDb(e2e.database.url)
+    await holder.query(
+      "SELECT pg_advisory_lock($1, $2)",
+      advisoryLockKeys(paymentIntentLockName(intentId))
+    )
+    try {
+      const anonymous = await adminClient(e2e.backend.url).request<unknown>(
+        "POST",
+        `/admin/orders/${order.id}/refund`,
+        { amount: 500, reason: "other" }
+      )
+      // Without authentication first, it waited for the lock and answered 409 a minute later.
+      expect(anonymous.status).toBe(401)
+    } finally {
+      await holder.close()
+    }
+    expect(stripeRefunds(intentId)).toEqual([])
+  })
 
   it("two equal refunds at once on one backend: Medusa books what Stripe refunded, each refund once", async () => {
     await refundTwiceAtOnce(e2e.admin)

@@ -1,4 +1,4 @@
-import type { MiddlewaresConfig } from "@medusajs/medusa"
+import { authenticate, type MiddlewaresConfig } from "@medusajs/medusa"
 import type { MoneyRouteOwner } from "../core/payment-bookings"
 import { WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from "../core/webhook-events"
 import { cancelIntentsOfDroppedSessions } from "./dropped-session-cleanup"
@@ -86,7 +86,9 @@ export const config: MiddlewaresConfig = {
     ...PAYMENT_MONEY_ROUTES.map(({ matcher, owner }) => ({
       matcher,
       method: ["POST" as const],
-      middlewares: [paymentMoneyLock(owner)],
+      // A plugin's middlewares run before Medusa's admin routes authenticate: authenticate
+      // first, so that a request without an admin never waits for, or holds, a payment's lock.
+      middlewares: [authenticate(), paymentMoneyLock(owner)],
     })),
     ...CART_SESSION_ROUTES.map(({ matcher, method }) => ({
       matcher,
