@@ -106,6 +106,9 @@ describe("ledger through a real backend: what Stripe holds is what Medusa books"
     "%s",
     async (_name, steps) => {
       const violations = await runHistory(storefront, steps)
+      if (process.env.LEDGER_VERBOSE === "1") {
+        process.stdout.write(`history:\n${storefront.log.map((line) => `  ${line}`).join("\n")}\n`)
+      }
       expect({ violations, log: violations.length > 0 ? storefront.log : [] }).toEqual({
         violations: [],
         log: [],

@@ -76,4 +76,28 @@ export const BACKEND_REGRESSIONS: { name: string; steps: Step[] }[] = [
       { t: "refund", order: 0, part: "rest" },
     ],
   },
+  {
+    name: "a swap's additional payment by card, processed, then the order refunded",
+    steps: [
+      { t: "cart", quantity: 2, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: true },
+      { t: "capture", order: 0 },
+      { t: "swap", order: 0, pay: "card", then: "process" },
+      { t: "deliver", how: "duplicated" },
+      { t: "refund", order: 0, part: "rest" },
+    ],
+  },
+  {
+    name: "a swap whose shopper left after 3-D Secure, completed by the webhook, then canceled",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "confirm", cart: 0, card: "visa" },
+      { t: "complete", cart: 0, twice: false, webhook: false },
+      { t: "capture", order: 0 },
+      { t: "swap", order: 0, pay: "3ds, gone", then: "leave" },
+      { t: "deliver", how: "reordered" },
+      { t: "swap", order: 0, pay: "card", then: "cancel" },
+    ],
+  },
 ]

@@ -11,6 +11,11 @@ export type Provider = "stripe" | "stripe-ideal" | "stripe-sepa-debit" | "manual
 export type TestCard = "visa" | "3ds" | "declined"
 export type FaultKind = "500" | "429" | "reset" | "timeout"
 export type Delivery = "in order" | "duplicated" | "reordered"
+/**
+ * How the shopper pays a swap's additional amount: by card and completes the swap's cart, or
+ * through 3-D Secure and never comes back (the webhook completes it, once delivered).
+ */
+export type SwapPayment = "card" | "3ds, gone"
 
 export type Step =
   | { t: "cart"; quantity: 1 | 2; provider: Provider }
@@ -32,6 +37,7 @@ export type Step =
   | { t: "refund"; order: number; part: "half" | "rest" }
   | { t: "cancel-order"; order: number }
   | { t: "edit"; order: number; sessions: 1 | 2; upto: "requested" | "authorized" | "completed" }
+  | { t: "swap"; order: number; pay: SwapPayment; then: "process" | "cancel" | "leave" }
   | { t: "dash-capture"; order: number; part: "full" | "partial" }
   | { t: "dash-cancel"; order: number }
   | { t: "dash-refund"; order: number; part: "half" | "rest" }
@@ -153,6 +159,22 @@ export const STEP_ARBITRARIES: {
       .map((s) => ({ t: "edit", ...s })),
   },
   {
+    type: "swap",
+    weight: 1,
+    arbitrary: fc
+      .record({
+        order,
+        pay: fc.constantFrom<SwapPayment>("card", "card", "3ds, gone"),
+        then: fc.constantFrom<"process" | "cancel" | "leave">(
+          "process",
+          "process",
+          "cancel",
+          "leave"
+        ),
+      })
+      .map((s) => ({ t: "swap", ...s })),
+  },
+  {
     type: "dash-capture",
     weight: 1,
     arbitrary: fc
@@ -238,6 +260,8 @@ export function describeStep(step: Step): string {
       return `order ${step.order}: admin cancels the order`
     case "edit":
       return `order ${step.order}: order edit paid by ${step.sessions} Stripe session(s), ${step.upto === "completed" ? "completed" : `canceled once ${step.upto}`}`
+    case "swap":
+      return `order ${step.order}: swap of one item for two, paid (${step.pay}), ${step.then === "leave" ? "then left" : `then ${step.then === "process" ? "processed" : "canceled"} by the admin`}`
     case "dash-capture":
       return `order ${step.order}: captured in the Stripe dashboard (${step.part})`
     case "dash-cancel":

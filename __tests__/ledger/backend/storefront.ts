@@ -16,7 +16,7 @@ import {
   type ShippingOption,
 } from "../../support"
 import { heldBy, moneyRefunds } from "../support/shop"
-import { describeStep, type Provider, type Step, type TestCard } from "./steps"
+import { describeStep, type Provider, type Step, type SwapPayment, type TestCard } from "./steps"
 
 /**
  * A real Medusa 1.20 backend (the plugin installed from its tarball, PostgreSQL, webhooks on)
@@ -206,7 +206,7 @@ export class Storefront {
     }
     this.count(`${Math.floor(status / 100)}xx`)
     if (status >= 200 && status < 300) return { ok: true, body: answer as T }
-    const label = `${method} ${path.replace(/\/(cart|order|pay|ps|paycol|oe|li)_[A-Za-z0-9]+/g, "/$1_…")}`
+    const label = `${method} ${path.replace(/\/(cart|order|pay|ps|paycol|oe|li|swap|ret)_[A-Za-z0-9]+/g, "/$1_…")}`
     if (status >= 500 && MEDUSA_CORE_5XX.some((known) => known.test(short(answer)))) {
       this.count("5xx from Medusa core")
     } else if (status >= 500) {
@@ -278,6 +278,7 @@ export class Storefront {
       case "refund":
       case "cancel-order":
       case "edit":
+      case "swap":
       case "dash-capture":
       case "dash-cancel":
       case "dash-refund":
@@ -502,17 +503,39 @@ export class Storefront {
       .join(" | ")
   }
 
+  /**
+   * Releases the events Stripe holds back: in order, newest first, or each sent a second time
+   * once the first delivery is done (the way Stripe retries one it thinks failed), the second
+   * copies all at once.
+   */
   private async deliver(how: "in order" | "duplicated" | "reordered"): Promise<string> {
-    const before = this.emulator.webhooks.deliveries().length
-    this.emulator.webhooks.configure({
-      duplicates: how === "duplicated" ? 1 : 0,
-      reorder: how === "reordered",
-    })
+    const before = this.deliveryAttempts()
+    const sentBefore = new Set(
+      this.emulator.webhooks
+        .deliveries()
+        .filter((delivery) => delivery.attempts.length > 0)
+        .map((delivery) => delivery.id)
+    )
+    this.emulator.webhooks.configure({ duplicates: 0, reorder: how === "reordered" })
     await this.emulator.webhooks.flush()
     this.emulator.webhooks.configure({ duplicates: 0, reorder: false })
-    const sent = this.emulator.webhooks.deliveries().length - before
+    if (how === "duplicated") {
+      const released = this.emulator.webhooks
+        .deliveries()
+        .filter((delivery) => delivery.attempts.length > 0 && !sentBefore.has(delivery.id))
+        .map((delivery) => delivery.eventId)
+      await Promise.all([...new Set(released)].map((id) => this.emulator.webhooks.redeliver(id)))
+    }
+    const sent = this.deliveryAttempts() - before
     this.counts.webhookDeliveries += sent
     return `${sent} deliveries`
+  }
+
+  /** Requests the emulator has sent to the backend's webhook route so far (a delivery is queued first). */
+  private deliveryAttempts(): number {
+    return this.emulator.webhooks
+      .deliveries()
+      .reduce((sum, delivery) => sum + delivery.attempts.length, 0)
   }
 
   private async restart(during: "idle" | "complete"): Promise<string> {
@@ -576,6 +599,8 @@ export class Storefront {
       }
       case "edit":
         return this.edit(orderId, step.sessions, step.upto)
+      case "swap":
+        return this.swap(orderId, step.pay, step.then)
       default:
         return this.atStripe(orderId, step)
     }
@@ -708,6 +733,81 @@ export class Storefront {
       : `complete -> ${completed.status} ${completed.message}`
   }
 
+  /**
+   * A swap of the order's first item for two of the same variant, its difference paid at Stripe
+   * through the swap's cart (which the history then knows as one of its carts), and then
+   * processed, canceled or left. The order is fulfilled first when it is not: Medusa swaps only
+   * fulfilled items.
+   */
+  private async swap(
+    orderId: string,
+    pay: SwapPayment,
+    then: "process" | "cancel" | "leave"
+  ): Promise<string> {
+    const admin = this.e2e.admin
+    const read = await this.call<{
+      order: { items: { id: string; quantity: number; fulfilled_quantity: number | null }[] }
+    }>(admin, "GET", `/admin/orders/${orderId}`)
+    if (!read.ok) return `order unreadable -> ${read.status}`
+    const item = read.body.order.items[0]
+    if (!item) return "no item"
+    const unfulfilled = item.quantity - (item.fulfilled_quantity ?? 0)
+    if (unfulfilled > 0) {
+      const fulfilled = await this.call(admin, "POST", `/admin/orders/${orderId}/fulfillment`, {
+        items: [{ item_id: item.id, quantity: unfulfilled }],
+      })
+      if (!fulfilled.ok) return `fulfillment -> ${fulfilled.status} ${fulfilled.message}`
+    }
+    const before = await this.e2e.db.query<{ id: string }>(
+      "SELECT id FROM swap WHERE order_id = $1",
+      [orderId]
+    )
+    const created = await this.call(admin, "POST", `/admin/orders/${orderId}/swaps`, {
+      return_items: [{ item_id: item.id, quantity: 1 }],
+      additional_items: [{ variant_id: this.variantId, quantity: 2 }],
+    })
+    if (!created.ok) return `swap -> ${created.status} ${created.message}`
+    const [swap] = await this.e2e.db.query<{ id: string; cart_id: string; return_id: string }>(
+      `SELECT s.id, s.cart_id, r.id AS return_id FROM swap s JOIN return r ON r.swap_id = s.id
+       WHERE s.order_id = $1 AND NOT s.id = ANY($2)`,
+      [orderId, before.map((row) => row.id)]
+    )
+    if (!swap?.cart_id) return "swap made without a cart"
+    const region = this.carts.find((c) => c.orderId === orderId)?.region ?? "eur"
+    const cart: HistoryCart = { id: swap.cart_id, region }
+    this.carts.push(cart)
+    const paid = await this.paySwap(cart, pay)
+    const base = `/admin/orders/${orderId}/swaps/${swap.id}`
+    if (then === "leave") return `${swap.id}: ${paid}`
+    if (then === "process") {
+      const processed = await this.call(admin, "POST", `${base}/process-payment`)
+      return `${swap.id}: ${paid}; ${processed.ok ? "processed" : `process -> ${processed.status} ${processed.message}`}`
+    }
+    const returned = await this.call(admin, "POST", `/admin/returns/${swap.return_id}/cancel`)
+    if (!returned.ok)
+      return `${swap.id}: ${paid}; return cancel -> ${returned.status} ${returned.message}`
+    const canceled = await this.call(admin, "POST", `${base}/cancel`)
+    return `${swap.id}: ${paid}; ${canceled.ok ? "canceled" : `cancel -> ${canceled.status} ${canceled.message}`}`
+  }
+
+  private async paySwap(cart: HistoryCart, pay: SwapPayment): Promise<string> {
+    const shipped = await this.ship(cart)
+    if (shipped) return shipped
+    const sessions = await this.call(this.store, "POST", `/store/carts/${cart.id}/payment-sessions`)
+    if (!sessions.ok) return `sessions -> ${sessions.status} ${sessions.message}`
+    const selected = await this.select(cart, "stripe")
+    if (pay === "card") {
+      const confirmed = await this.confirm(cart, "visa")
+      return `${selected}; ${confirmed}; completed -> ${await this.complete(cart, false, false)}`
+    }
+    const confirmed = await this.confirm(cart, "3ds")
+    const session = await this.selectedSession(cart)
+    const id = session?.data?.id
+    if (typeof id !== "string") return `${selected}; ${confirmed}`
+    const intent = await this.emulator.completeAction(id)
+    return `${selected}; ${confirmed}; 3-D Secure passed -> ${intent.status}, shopper gone`
+  }
+
   // ------------------------------------------------------------------------------------------
   // Settling and the invariant
 
@@ -729,8 +829,9 @@ export class Storefront {
     await this.orders()
     for (const cart of this.carts) {
       if (cart.orderId) continue
-      const session = await this.selectedSession(cart)
-      const id = session?.data?.id
+      const current = await this.cartOf(cart)
+      if (!current || current.completed_at) continue
+      const id = current.payment_session?.data?.id
       const intent = typeof id === "string" ? this.emulator.paymentIntent(id) : undefined
       if (!intent || heldBy(intent, this.emulator.charges(), this.emulator.disputes()) === 0)
         continue
@@ -752,9 +853,9 @@ export class Storefront {
 
   /** Delivers every queued event and waits until the backend has processed them. */
   private async deliverAll(): Promise<void> {
-    const before = this.emulator.webhooks.deliveries().length
+    const before = this.deliveryAttempts()
     await this.emulator.webhooks.flush()
-    this.counts.webhookDeliveries += this.emulator.webhooks.deliveries().length - before
+    this.counts.webhookDeliveries += this.deliveryAttempts() - before
     const deadline = Date.now() + SETTLE_MS
     while (Date.now() < deadline && (await this.unsettledEvents()).length > 0) await sleep(200)
   }
