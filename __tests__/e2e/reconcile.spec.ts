@@ -206,6 +206,70 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     ).toBe(0)
   })
 
+  it("notes the refund of a SEPA debit that settled after its item ran out, and completes nothing", async () => {
+    const variants = await findVariantIds(e2e.store)
+    const variantId = variants[variants.length - 1]
+    const cart = await checkout(e2e.store, {
+      region: "eur",
+      provider: "stripe-sepa-debit",
+      variantId,
+    })
+    const intentId = intentIdOf(cart.payment_session)
+    await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_sepa_debit" })
+    await e2e.db.query("UPDATE product_variant SET inventory_quantity = 0 WHERE id = $1", [
+      variantId,
+    ])
+    try {
+      // The debit settles: the webhook's completion runs out of stock, Medusa cancels the
+      // payment and the plugin refunds the debit.
+      await emulator().settleProcessing(intentId, { succeed: true })
+      const noted = await waitFor(
+        async () => {
+          const row = await e2e.db.one<{
+            canceled_at: Date | null
+            data: { refunds?: { id: string; amount: number }[] }
+          }>(`SELECT canceled_at, data FROM payment WHERE data->>'id' = $1`, [intentId])
+          return row?.data.refunds?.length ? row : undefined
+        },
+        { timeoutMs: 30_000, description: "the refund noted on the canceled payment" }
+      )
+      const refunds = emulator()
+        .refunds()
+        .filter((entry) => entry.payment_intent === intentId)
+      expect({
+        canceled: noted.canceled_at !== null,
+        noted: noted.data.refunds,
+        atStripe: refunds.map(({ id, amount }) => ({ id, amount })),
+      }).toEqual({
+        canceled: true,
+        noted: [expect.objectContaining({ id: refunds[0]?.id, amount: cart.total })],
+        atStripe: [{ id: expect.any(String), amount: cart.total }],
+      })
+      const succeeded = emulator()
+        .events("payment_intent.succeeded")
+        .find((event) => (event.data.object as { id: string }).id === intentId)
+      const row = await waitFor(
+        async () => {
+          const found = await e2e.db.one<{ status: string; attempts: number }>(
+            `SELECT status, attempts FROM stripe_webhook_event WHERE id = $1`,
+            [succeeded?.id]
+          )
+          return found?.status === "processed" ? found : undefined
+        },
+        { timeoutMs: 30_000, description: "the succeeded event processed" }
+      )
+      // Once Stripe holds nothing, no retry can complete the cart: the event ends at once.
+      expect(row.attempts).toBeLessThanOrEqual(2)
+      expect(await e2e.db.count(`SELECT count(*) FROM "order" WHERE cart_id = $1`, [cart.id])).toBe(
+        0
+      )
+    } finally {
+      await e2e.db.query("UPDATE product_variant SET inventory_quantity = 1000 WHERE id = $1", [
+        variantId,
+      ])
+    }
+  })
+
   it("marks a swap's additional payment captured when the webhook completes its cart", async () => {
     const { order } = await authorizedOrder()
     await e2e.admin.post(`/admin/orders/${order.id}/capture`)

@@ -50,6 +50,13 @@ class BooksInMemory implements MedusaBooks {
     return this.book(payment, refund.id, refund.amount)
   }
 
+  async noteRefund(payment: LedgerPayment, refund: Stripe.Refund): Promise<boolean> {
+    const row = this.payments.get(payment.id)!
+    if (row.booked_refunds.includes(refund.id)) return false
+    row.booked_refunds.push(refund.id)
+    return true
+  }
+
   async bookLostDispute(payment: LedgerPayment, dispute: Stripe.Dispute): Promise<boolean> {
     return this.book(payment, dispute.id, dispute.amount)
   }

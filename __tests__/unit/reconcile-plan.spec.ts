@@ -195,6 +195,42 @@ describe("planReconciliation", () => {
       expect(kinds(truthOf(intent, { refunds }), booksOf([payment]))).toEqual(["book_refund"])
     })
 
+    it("notes the refund of a payment Medusa canceled before any order rested on it", () => {
+      // A completion that ran out of stock: Medusa cancels the payment, the plugin refunds the
+      // settled debit, and Medusa 1.20 keeps none of what cancelPayment answered.
+      const refunds = [
+        buildRefund({
+          amount: 3300,
+          created: NOW / 1000,
+          metadata: { medusa_refund_origin: "medusa" },
+        }),
+      ]
+      const refunded = buildIntent({
+        status: "succeeded",
+        amount_received: 3300,
+        latest_charge: { id: "ch_1", amount_refunded: 3300 } as Stripe.Charge,
+      })
+      const payment = buildPayment({ canceled: true, order_id: null })
+      const [action, ...rest] = planReconciliation(
+        truthOf(refunded, { refunds }),
+        booksOf([payment]),
+        NOW
+      )
+      expect({ action, rest }).toMatchObject({
+        action: { kind: "note_refund", payment: { id: "pay_1" }, refund: { id: "re_1" } },
+        rest: [],
+      })
+    })
+
+    it("flags a refund of a live payment no order rests on", () => {
+      const refunds = [buildRefund()]
+      const payment = buildPayment({ order_id: null })
+      expect(kinds(truthOf(captured, { refunds }), booksOf([payment]))).toEqual([
+        "book_capture",
+        "flag",
+      ])
+    })
+
     it("books nothing for the refund that releases an uncaptured authorization", () => {
       const released = buildIntent({ status: "canceled" })
       const charge = { id: "ch_1", captured: false } as Stripe.Charge

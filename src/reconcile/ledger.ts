@@ -42,6 +42,8 @@ export interface MedusaBooks {
   bookCapture(payment: LedgerPayment, amount: number): Promise<void>
   /** Adds a `Refund` for a Stripe refund to the payment's order, once per refund id. */
   bookRefund(payment: LedgerPayment, refund: Stripe.Refund): Promise<boolean>
+  /** Notes a refund in the data of a canceled payment no order rests on, once per refund id. */
+  noteRefund(payment: LedgerPayment, refund: Stripe.Refund): Promise<boolean>
   /** Adds a `Refund` for the funds a lost dispute kept, once per dispute id. */
   bookLostDispute(payment: LedgerPayment, dispute: Stripe.Dispute): Promise<boolean>
   /** Cancels the payment whose authorization Stripe released, saying why on the order. */

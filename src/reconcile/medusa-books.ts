@@ -215,6 +215,29 @@ export class MedusaTableBooks implements MedusaBooks {
     })
   }
 
+  noteRefund(booked: LedgerPayment, refund: Stripe.Refund): Promise<boolean> {
+    return this.manager.transaction(async (tx) => {
+      const [row] = (await tx.query(
+        `SELECT data FROM payment WHERE id = $1 AND order_id IS NULL FOR UPDATE`,
+        [booked.id]
+      )) as { data: Record<string, unknown> }[]
+      if (!row || refundIdsOf(row.data).includes(refund.id)) {
+        return false
+      }
+      let data
+      try {
+        data = withRefund(parseSessionData(row.data), refund)
+      } catch {
+        return false
+      }
+      await tx.query(`UPDATE payment SET data = $2, updated_at = now() WHERE id = $1`, [
+        booked.id,
+        JSON.stringify(data),
+      ])
+      return true
+    })
+  }
+
   bookLostDispute(payment: LedgerPayment, dispute: Stripe.Dispute): Promise<boolean> {
     return this.bookRefundRow(payment, {
       key: `${DISPUTE_KEY_PREFIX}${dispute.id}`,

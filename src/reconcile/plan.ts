@@ -16,6 +16,8 @@ export const PLUGIN_REFUND_GRACE_MS = 30_000
 export type ReconcileAction =
   | { kind: "book_capture"; payment: LedgerPayment; amount: number; partial: boolean }
   | { kind: "book_refund"; payment: LedgerPayment; refund: Stripe.Refund }
+  /** A refund of money Medusa gave up (a canceled payment with no order): noted on it. */
+  | { kind: "note_refund"; payment: LedgerPayment; refund: Stripe.Refund }
   | { kind: "book_lost_dispute"; payment: LedgerPayment; dispute: Stripe.Dispute }
   | { kind: "book_release"; payment: LedgerPayment; reason: string }
   | { kind: "note_disputes"; payment: LedgerPayment; disputes: Stripe.Dispute[] }
@@ -113,6 +115,13 @@ function planRefunds(truth: StripeTruth, payment: LedgerPayment, now: number): R
       continue
     }
     if (isBooked) {
+      continue
+    }
+    if (!payment.order_id && payment.canceled) {
+      // Medusa canceled the payment before any order rested on it (a completion that ran out
+      // of stock), and the plugin refunded what Stripe held. Medusa 1.20 drops what
+      // `cancelPayment` answers, so the refund reaches the payment's data only from here.
+      actions.push({ kind: "note_refund", payment, refund })
       continue
     }
     if (isPluginRefund(refund) && now - refund.created * 1000 < PLUGIN_REFUND_GRACE_MS) {

@@ -84,6 +84,13 @@ export class PaymentIntentReconciler {
           )
         }
         return
+      case "note_refund":
+        if (await books.noteRefund(action.payment, action.refund)) {
+          report.fixed.push(
+            `refund ${action.refund.id} (${formatStripeAmount(action.refund.amount, action.refund.currency)}) noted on canceled payment ${action.payment.id}`
+          )
+        }
+        return
       case "book_lost_dispute":
         if (await books.bookLostDispute(action.payment, action.dispute)) {
           report.fixed.push(

@@ -15,7 +15,9 @@ import type { RefundRepository } from "@medusajs/medusa/dist/repositories/refund
 import type Stripe from "stripe"
 import type { EntityManager } from "typeorm"
 import { PROVIDER_IDS } from "../constants"
+import { formatStripeAmount } from "../core/amounts"
 import { readCartTotal, withCartTotal, type CartTotalsReader } from "../core/cart-totals"
+import { HELD_FUNDS_EXPAND, heldAmount } from "../core/held-funds"
 import { parseSessionData, toSessionData } from "../core/session-data"
 import { toSessionStatus } from "../core/status-mapping"
 import { stripeClientFor } from "../core/stripe-client"
@@ -555,10 +557,9 @@ export default class StripeWebhookHandlerService {
     const paymentIntentId = plan.paymentIntentId ?? ""
     switch (plan.action) {
       case "complete_cart":
-        await this.currentIntent(paymentIntentId, resourceId)
         return this.withReconciliation(
           paymentIntentId,
-          await this.completeCart(resourceId, paymentIntentId)
+          await this.completeCart(resourceId, await this.currentIntent(paymentIntentId, resourceId))
         )
       case "authorize_collection":
         return this.withReconciliation(
@@ -640,7 +641,9 @@ export default class StripeWebhookHandlerService {
     paymentIntentId: string,
     resourceId: string
   ): Promise<Stripe.PaymentIntent> {
-    const intent = await this.stripe.paymentIntents.retrieve(paymentIntentId)
+    const intent = await this.stripe.paymentIntents.retrieve(paymentIntentId, {
+      expand: HELD_FUNDS_EXPAND,
+    })
     if (intent.metadata?.resource_id !== resourceId) {
       throw new Error(`PaymentIntent ${paymentIntentId} does not belong to ${resourceId}`)
     }
@@ -651,14 +654,21 @@ export default class StripeWebhookHandlerService {
   // complete_cart
 
   /**
-   * Turns the cart into its order, unless the order exists already or the cart's selected
+   * Turns the cart into its order, unless the order exists already, the cart's selected
    * session holds another intent (then the reconciler decides what becomes of this one's
-   * money). The caller holds the cart's lock, which the shopper's completion request takes too.
+   * money) or Stripe no longer holds the intent's amount (a completion that ran out of stock
+   * refunded it, or the dashboard did): no retry can authorize that. The caller holds the
+   * cart's lock, which the shopper's completion request takes too.
    */
-  async completeCart(cartId: string, paymentIntentId: string): Promise<string> {
+  async completeCart(cartId: string, intent: Stripe.PaymentIntent): Promise<string> {
+    const paymentIntentId = intent.id
     let order = await this.findOrderByCart(cartId)
     let created = false
     if (!order) {
+      const held = heldAmount(intent)
+      if (held < intent.amount) {
+        return `Stripe holds ${formatStripeAmount(held, intent.currency)} of the ${formatStripeAmount(intent.amount, intent.currency)} paid on ${paymentIntentId}, so cart ${cartId} is not completed with it`
+      }
       const selected = (await this.manager.query(
         `SELECT 1 FROM payment_session WHERE cart_id = $1 AND is_selected AND data->>'id' = $2`,
         [cartId, paymentIntentId]

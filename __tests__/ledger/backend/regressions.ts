@@ -100,4 +100,27 @@ export const BACKEND_REGRESSIONS: { name: string; steps: Step[] }[] = [
       { t: "swap", order: 0, pay: "card", then: "cancel" },
     ],
   },
+  {
+    name: "a SEPA debit settling for a cart whose stock ran out is returned and booked once",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe-sepa-debit" },
+      { t: "stock", available: false },
+      { t: "confirm", cart: 0, card: "visa" },
+    ],
+  },
+  {
+    name: "a SEPA debit confirmed after stock ran out, settled with an order edit and a swap tried",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "select", cart: 2, provider: "stripe-sepa-debit" },
+      { t: "stock", available: false },
+      { t: "confirm", cart: 2, card: "visa" },
+      { t: "refresh", cart: 1 },
+      { t: "confirm", cart: 1, card: "visa" },
+      { t: "cart", quantity: 2, provider: "stripe" },
+      { t: "sessions", cart: 1 },
+      { t: "edit", order: 1, sessions: 1, upto: "completed" },
+      { t: "swap", order: 1, pay: "card", then: "process" },
+    ],
+  },
 ]

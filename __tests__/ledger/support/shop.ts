@@ -1089,6 +1089,14 @@ export class Shop {
           dispute: dispute.id,
           key: `${DISPUTE_KEY_PREFIX}${dispute.id}`,
         }),
+      noteRefund: async (booked, refund) => {
+        const { payment } = this.paymentById(booked.id)
+        if (payment.orderId || refundsIn(payment.data).some((r) => r.id === refund.id)) {
+          return false
+        }
+        payment.data = withRefund(parseSessionData(payment.data), refund)
+        return true
+      },
       bookRelease: async (booked, reason) => {
         const { resource, payment } = this.paymentById(booked.id)
         payment.canceled = true
