@@ -119,4 +119,26 @@ export const REGRESSIONS: { name: string; history: History }[] = [
       ],
     },
   },
+  {
+    name: "a settled debit refunded when its completion ran out of stock is noted on the canceled payment",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "checkout", cart: 0, provider: "sepa" },
+        { t: "bank", cart: 0, succeed: true },
+        { t: "complete", cart: 0, stock: false },
+      ],
+    },
+  },
+  {
+    name: "a captured order canceled has its refund booked once the grace period is over",
+    history: {
+      autoCapture: false,
+      steps: [
+        { t: "checkout", cart: 0, provider: "card" },
+        { t: "capture", res: 0 },
+        { t: "cancel-order", res: 0 },
+      ],
+    },
+  },
 ]

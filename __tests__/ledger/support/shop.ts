@@ -10,6 +10,7 @@ import type {
   LedgerView,
   MedusaBooks,
 } from "../../../src/reconcile/ledger"
+import { PLUGIN_REFUND_GRACE_MS } from "../../../src/reconcile/plan"
 import { PaymentIntentReconciler } from "../../../src/reconcile/reconciler"
 import StripeProviderService from "../../../src/services/stripe-provider"
 import IdealProviderService from "../../../src/services/stripe-ideal"
@@ -185,6 +186,10 @@ export class Shop {
   private readonly reconciler: PaymentIntentReconciler
   /** Events of the emulator the webhook has seen (reconciled their intents). */
   private eventsSeen = 0
+  /** Intents whose reconciliation waited for Medusa (a plugin refund in its grace period). */
+  private waiting = new Set<string>()
+  /** How far the reconciler's clock runs ahead: the settle lets the grace period pass. */
+  private clockAhead = 0
   readonly counts: StepCounts = {
     errors: {},
     calls: {},
@@ -226,6 +231,7 @@ export class Shop {
       stripe: this.stripe,
       books: this.medusaBooks(),
       logger,
+      now: () => Date.now() + this.clockAhead,
     })
   }
 
@@ -240,6 +246,8 @@ export class Shop {
     this.unheld = []
     this.refundRefusalPending = false
     this.eventsSeen = 0
+    this.waiting.clear()
+    this.clockAhead = 0
     this.autoCapture = autoCapture
     this.log.length = 0
     this.log.push(`card provider captures ${autoCapture ? "automatically" : "manually"}`)
@@ -964,6 +972,8 @@ export class Shop {
       tally.fixed += report.fixed.length
       tally.flagged += report.flagged.length
       tally.waiting += report.waiting.length
+      if (report.waiting.length > 0) this.waiting.add(intentId)
+      else this.waiting.delete(intentId)
       return [
         ...report.fixed.map((text) => `${intentId} fixed: ${text}`),
         ...report.flagged.map((text) => `${intentId} flagged: ${text}`),
@@ -1239,6 +1249,10 @@ export class Shop {
     }
     const webhook = await this.reconcileEvents()
     if (webhook) this.log.push(`settle: webhook: ${webhook}`)
+    // The webhook retries an event that waited; by then the grace period is over.
+    this.clockAhead = PLUGIN_REFUND_GRACE_MS + 1000
+    const retried = (await Promise.all([...this.waiting].map((id) => this.reconcile(id)))).flat()
+    if (retried.length > 0) this.log.push(`settle: webhook retried: ${retried.join("; ")}`)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1302,6 +1316,10 @@ export class Shop {
         }
         found.push(...this.refundMismatches(name, payment, refunds, lost))
       }
+      // Booked by the reconciler, perhaps after a grace period: checked once settled.
+      for (const payment of settled ? resource.payments.filter((p) => p.canceled) : []) {
+        found.push(...this.canceledRefundMismatches(name, payment, refunds))
+      }
       if (settled) {
         const held = holding.reduce((sum, entry) => sum + entry.held, 0)
         if (held !== booked)
@@ -1319,6 +1337,36 @@ export class Shop {
       }
     }
     return [...new Set(found)]
+  }
+
+  /**
+   * A canceled payment's intent may still be refunded (a canceled order, a completion that ran
+   * out of stock): each such refund is in Medusa once, as a Refund row or in a payment's data.
+   */
+  private canceledRefundMismatches(
+    name: string,
+    payment: Payment,
+    refunds: Stripe.Refund[]
+  ): string[] {
+    const id = intentIdOf(payment.data)
+    const onIntent = this.resources
+      .flatMap((resource) => resource.payments)
+      .filter((p) => intentIdOf(p.data) === id)
+    const known = onIntent.map(
+      (p) =>
+        new Set([
+          ...refundsIn(p.data).map((r) => r.id),
+          ...p.refunds.flatMap((row) => row.stripeIds),
+        ])
+    )
+    return refunds
+      .filter((refund) => refund.payment_intent === id)
+      .map((refund) => ({ refund, times: known.filter((ids) => ids.has(refund.id)).length }))
+      .filter(({ times }) => times !== 1)
+      .map(
+        ({ refund, times }) =>
+          `${name}: Stripe refund ${refund.id} of ${refund.amount} on ${id} (canceled ${payment.id}) is in Medusa ${times} times`
+      )
   }
 
   /**
