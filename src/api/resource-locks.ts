@@ -229,26 +229,82 @@ export const cartPaymentLock: Middleware = holdResourceLock({
     code: "cart_completion_in_progress",
     message: `Cart ${cartId} is being completed; retry in a moment`,
   }),
-  async prepare(_req, lease, _handler, cartId) {
-    const { rows } = await lease.client.query<{ completed: boolean }>(
-      `SELECT completed_at IS NOT NULL AS completed FROM cart WHERE id = $1`,
+  async prepare(req, lease, handler, cartId) {
+    const { rows } = await lease.client.query<{ completed: boolean; tax_lines: boolean }>(
+      `SELECT c.completed_at IS NOT NULL AS completed,
+              c.type = 'default' AND (
+                EXISTS (SELECT 1 FROM line_item_tax_line t JOIN line_item i ON i.id = t.item_id
+                        WHERE i.cart_id = c.id)
+                OR EXISTS (SELECT 1 FROM shipping_method_tax_line t
+                           JOIN shipping_method m ON m.id = t.shipping_method_id
+                           WHERE m.cart_id = c.id)) AS tax_lines
+       FROM cart c WHERE c.id = $1`,
       [cartId]
     )
-    if (!rows[0]?.completed) {
-      return undefined
+    const cart = rows[0]
+    if (cart?.completed) {
+      return refusal(
+        "cart_completed",
+        `Cart ${cartId} is completed: its items and payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`
+      )
     }
-    return {
-      refuse: {
-        status: 409,
-        body: {
-          type: "not_allowed",
-          code: "cart_completed",
-          message: `Cart ${cartId} is completed: its items and payment sessions can no longer change. The order's payment is captured, refunded or canceled through the order`,
-        },
-      },
+    if (cart?.tax_lines) {
+      return clearTaxLines(req, lease, handler, cartId)
     }
+    return undefined
   },
 })
+
+function refusal(code: string, message: string): Refusal {
+  return { refuse: { status: 409, body: { type: "not_allowed", code, message } } }
+}
+
+/**
+ * A completion stores the cart's tax lines (recovery point `tax_lines_created`) and deletes them
+ * again when it stops short of an order; one cut off in between (a crash, a killed process)
+ * leaves them behind, and Medusa 1.20 then fails every change that replaces the cart's shipping
+ * methods with a foreign key error (404 "null"). The caller holds the lock every completion
+ * takes, so those are removed before the change, as the completion would have; a retried
+ * completion creates them again. Tax lines the storefront asked for (`POST /taxes`) are left
+ * alone. A cut-off completion that already recorded the payment must finish instead: the
+ * cart's total is what that payment covers.
+ */
+async function clearTaxLines(
+  req: MedusaRequest,
+  lease: LockLease,
+  handler: StripeWebhookHandlerService,
+  cartId: string
+): Promise<Refusal | undefined> {
+  if (await handler.interruptedCompletionKey(cartId)) {
+    return refusal(
+      "cart_completion_interrupted",
+      `A completion of cart ${cartId} was cut off after its payment was recorded: complete the cart again (POST /store/carts/${cartId}/complete) to place the order`
+    )
+  }
+  const { rows } = await lease.client.query(
+    `SELECT 1 FROM idempotency_key
+     WHERE request_params ->> 'id' = $1 AND recovery_point = 'tax_lines_created'
+     LIMIT 1`,
+    [cartId]
+  )
+  if (rows.length === 0) {
+    return undefined
+  }
+  await lease.client.query(
+    `DELETE FROM line_item_tax_line
+     WHERE item_id IN (SELECT id FROM line_item WHERE cart_id = $1)`,
+    [cartId]
+  )
+  await lease.client.query(
+    `DELETE FROM shipping_method_tax_line
+     WHERE shipping_method_id IN (SELECT id FROM shipping_method WHERE cart_id = $1)`,
+    [cartId]
+  )
+  resolveOptional<Logger>(req, "logger")?.info(
+    `medusa-stripe-payments: cart ${cartId}: removed the tax lines a cut-off completion left behind`
+  )
+  return undefined
+}
 
 /**
  * Around the admin routes that capture, refund or cancel a Stripe payment: the lock of every

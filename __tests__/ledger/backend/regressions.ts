@@ -123,4 +123,13 @@ export const BACKEND_REGRESSIONS: { name: string; steps: Step[] }[] = [
       { t: "swap", order: 1, pay: "card", then: "process" },
     ],
   },
+  {
+    name: "a cart whose completion the backend was killed in takes a new quantity",
+    steps: [
+      { t: "cart", quantity: 1, provider: "stripe" },
+      { t: "restart", during: "complete" },
+      { t: "quantity", cart: 0, quantity: 1 },
+      { t: "capture", order: 1 },
+    ],
+  },
 ]
