@@ -36,7 +36,7 @@ jest.setTimeout((full ? 180 : 15) * 60_000)
 
 function kindOf(violations: string[]): string {
   return (violations[0] ?? "unknown")
-    .replace(/\b(pi|re|pay|cart|paycol|ch|order|dp|evt)_[A-Za-z0-9_]+/g, "$1")
+    .replace(/\b(pi|re|pay|cart|paycol|ch|order|dp|evt|item)_[A-Za-z0-9_]+/g, "$1")
     .replace(/\b\d+\b/g, "#")
 }
 
