@@ -265,9 +265,9 @@ function refusal(code: string, message: string): Refusal {
  * leaves them behind, and Medusa 1.20 then fails every change that replaces the cart's shipping
  * methods with a foreign key error (404 "null"). The caller holds the lock every completion
  * takes, so those are removed before the change, as the completion would have; a retried
- * completion creates them again. Tax lines the storefront asked for (`POST /taxes`) are left
- * alone. A cut-off completion that already recorded the payment must finish instead: the
- * cart's total is what that payment covers.
+ * completion creates them again. Tax lines stored for any other reason are left alone. A
+ * cut-off completion that already recorded the payment must finish instead: the cart's total
+ * is what that payment covers.
  */
 async function clearTaxLines(
   req: MedusaRequest,
