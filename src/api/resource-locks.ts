@@ -1,4 +1,10 @@
-import type { Logger, MedusaNextFunction, MedusaRequest, MedusaResponse } from "@medusajs/medusa"
+import type {
+  CartService,
+  Logger,
+  MedusaNextFunction,
+  MedusaRequest,
+  MedusaResponse,
+} from "@medusajs/medusa"
 import {
   cartLockName,
   paymentCollectionLockName,
@@ -290,16 +296,8 @@ async function clearTaxLines(
   if (rows.length === 0) {
     return undefined
   }
-  await lease.client.query(
-    `DELETE FROM line_item_tax_line
-     WHERE item_id IN (SELECT id FROM line_item WHERE cart_id = $1)`,
-    [cartId]
-  )
-  await lease.client.query(
-    `DELETE FROM shipping_method_tax_line
-     WHERE shipping_method_id IN (SELECT id FROM shipping_method WHERE cart_id = $1)`,
-    [cartId]
-  )
+  // What Medusa's completion calls when it stops short: both kinds in one transaction.
+  await req.scope.resolve<CartService>("cartService").deleteTaxLines(cartId)
   resolveOptional<Logger>(req, "logger")?.info(
     `medusa-stripe-payments: cart ${cartId}: removed the tax lines a cut-off completion left behind`
   )
