@@ -7,6 +7,7 @@ import {
   getCart,
   waitFor,
   ApiClient,
+  withVariantOutOfStock,
   type Cart,
   type E2E,
   type Order,
@@ -292,10 +293,7 @@ describe("checkout through a real Medusa backend", () => {
       const intentId = intentIdOf(cart)
       await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_card_visa" })
       const variantId = cart.items[0].variant_id
-      await e2e.db.query("UPDATE product_variant SET inventory_quantity = 0 WHERE id = $1", [
-        variantId,
-      ])
-      try {
+      await withVariantOutOfStock(e2e, variantId, async () => {
         const response = await e2e.store.request("POST", `/store/carts/${cart.id}/complete`)
         expect(response.status).toBe(409)
         expect(emulator().paymentIntent(intentId)?.status).toBe("canceled")
@@ -304,11 +302,7 @@ describe("checkout through a real Medusa backend", () => {
             .charges()
             .some((charge) => charge.payment_intent === intentId && charge.captured)
         ).toBe(false)
-      } finally {
-        await e2e.db.query("UPDATE product_variant SET inventory_quantity = 1000 WHERE id = $1", [
-          variantId,
-        ])
-      }
+      })
     })
   })
 

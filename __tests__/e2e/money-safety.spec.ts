@@ -8,6 +8,7 @@ import {
   getCart,
   intentIdOf,
   selectPaymentProvider,
+  withVariantOutOfStock,
   type Cart,
   type E2E,
   type Order,
@@ -164,18 +165,11 @@ describe("money safety through a real Medusa backend", () => {
       })
       const intentId = intentIdOf(cart.payment_session)
       await pay(cart)
-      try {
-        await e2e.db.query("UPDATE product_variant SET inventory_quantity = 0 WHERE id = $1", [
-          variantId,
-        ])
+      await withVariantOutOfStock(e2e, variantId, async () => {
         const outOfStock = await e2e.store.request("POST", `/store/carts/${cart.id}/complete`)
         expect(outOfStock.status).toBe(409)
         expect(refundsOf(intentId).map((refund) => refund.amount)).toEqual([cart.total])
-      } finally {
-        await e2e.db.query("UPDATE product_variant SET inventory_quantity = 1000 WHERE id = $1", [
-          variantId,
-        ])
-      }
+      })
 
       const again = await e2e.store.request("POST", `/store/carts/${cart.id}/complete`)
 

@@ -9,6 +9,7 @@ import {
   findVariantIds,
   intentIdOf,
   waitFor,
+  withVariantOutOfStock,
   type Cart,
   type E2E,
 } from "../support"
@@ -216,10 +217,7 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
     })
     const intentId = intentIdOf(cart.payment_session)
     await emulator().confirmPaymentIntent(intentId, { payment_method: "pm_sepa_debit" })
-    await e2e.db.query("UPDATE product_variant SET inventory_quantity = 0 WHERE id = $1", [
-      variantId,
-    ])
-    try {
+    await withVariantOutOfStock(e2e, variantId, async () => {
       // The debit settles: the webhook's completion runs out of stock, Medusa cancels the
       // payment and the plugin refunds the debit.
       await emulator().settleProcessing(intentId, { succeed: true })
@@ -263,11 +261,7 @@ describe("reconciliation: Medusa's books follow what Stripe holds", () => {
       expect(await e2e.db.count(`SELECT count(*) FROM "order" WHERE cart_id = $1`, [cart.id])).toBe(
         0
       )
-    } finally {
-      await e2e.db.query("UPDATE product_variant SET inventory_quantity = 1000 WHERE id = $1", [
-        variantId,
-      ])
-    }
+    })
   })
 
   it("marks a swap's additional payment captured when the webhook completes its cart", async () => {

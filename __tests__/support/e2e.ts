@@ -34,6 +34,25 @@ export async function cardOrder(e2e: E2E): Promise<{ order: Order; intentId: str
   return { order: completed.data, intentId }
 }
 
+/**
+ * Runs `run` with the variant out of stock, then gives it back the seed's stock (1000), even
+ * when `run` fails, so later tests of the spec can still sell it.
+ */
+export async function withVariantOutOfStock<T>(
+  e2e: E2E,
+  variantId: string,
+  run: () => Promise<T>
+): Promise<T> {
+  await e2e.db.query("UPDATE product_variant SET inventory_quantity = 0 WHERE id = $1", [variantId])
+  try {
+    return await run()
+  } finally {
+    await e2e.db.query("UPDATE product_variant SET inventory_quantity = 1000 WHERE id = $1", [
+      variantId,
+    ])
+  }
+}
+
 export interface BootE2EOptions {
   /** Extra environment for every Medusa process (e.g. `{ STRIPE_CAPTURE: "true" }`, REDIS_URL). */
   env?: Env
