@@ -1316,14 +1316,14 @@ export class Shop {
         }
         found.push(...this.refundMismatches(name, payment, refunds, lost))
       }
-      // Booked by the reconciler, perhaps after a grace period: checked once settled.
-      for (const payment of settled ? resource.payments.filter((p) => p.canceled) : []) {
-        found.push(...this.canceledRefundMismatches(name, payment, refunds))
-      }
       if (settled) {
         const held = holding.reduce((sum, entry) => sum + entry.held, 0)
         if (held !== booked)
           found.push(`${name}: Stripe holds ${held} in all, Medusa books ${booked}`)
+        // Booked by the reconciler, perhaps after the plugin refund grace period.
+        for (const payment of resource.payments.filter((p) => p.canceled)) {
+          found.push(...this.canceledRefundMismatches(name, payment, refunds))
+        }
       }
       const session = resource.kind === "cart" && !resource.completed ? resource.session : undefined
       const sessionIntent = session && mine.find((pi) => pi.id === intentIdOf(session.data))
